@@ -6,6 +6,8 @@ in-process, email printed to the console. See README "Configuration".
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -84,6 +86,8 @@ if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
     }
+    # One test database per process, so parallel test runs on one server never collide.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -95,6 +99,11 @@ else:
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "timeout": 20,
                 "transaction_mode": "IMMEDIATE",
+            },
+            # A file, not shared-cache memory: concurrent tests then wait on locks as in
+            # production. One per process, so parallel test runs never share it.
+            "TEST": {
+                "NAME": Path(tempfile.gettempdir()) / f"clausewatch-test-{os.getpid()}.sqlite3"
             },
         }
     }
@@ -121,7 +130,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 # django-celery-beat does not support Django 6.1, so the schedule lives here.
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "dispatch-due-checks": {"task": "snapshots.tasks.dispatch_due_checks", "schedule": 60.0},
+    "prune-check-log": {"task": "snapshots.tasks.prune_check_log", "schedule": 6 * 3600.0},
+}
 
 # Email: MAILERS (Django 6.1). EMAIL_URL=smtp://user:pass@host:port; console when unset.
 EMAIL_URL = env_str("EMAIL_URL", "console://" if DEBUG else "smtp://localhost:25")
@@ -195,6 +207,8 @@ LOGGING = {
 
 # Tracking pipeline.
 FETCH_ALLOW_PRIVATE = env_bool("FETCH_ALLOW_PRIVATE", default=False)
+# Private networks the tracker may fetch from even with FETCH_ALLOW_PRIVATE off (an internal mirror).
+FETCH_ALLOWED_NETWORKS = env_list("FETCH_ALLOWED_NETWORKS")
 FETCH_USER_AGENT = env_str(
     "FETCH_USER_AGENT", f"Clausewatch/0.1 (+{SITE_URL}/about; terms-change tracker)"
 )
@@ -207,3 +221,92 @@ FETCH_RETRIES = env_int("FETCH_RETRIES", 2)
 FETCH_HOST_INTERVAL = env_float("FETCH_HOST_INTERVAL", 1.0)
 WAYBACK_URL = env_str("WAYBACK_URL", "https://web.archive.org").rstrip("/")
 TRACK_DEFAULT_INTERVAL = timedelta(hours=env_int("TRACK_DEFAULT_INTERVAL_HOURS", 6))
+# A text that loses more than this share of its words is held until the next check confirms it.
+TRACK_SHRINK_THRESHOLD = env_float("TRACK_SHRINK_THRESHOLD", 0.5)
+# A → B → A within this window is a flip-flop (A/B test, geo variant), not a pair of changes.
+TRACK_FLIP_FLOP_WINDOW = timedelta(hours=env_int("TRACK_FLIP_FLOP_WINDOW_HOURS", 7 * 24))
+# Failures before a document is marked failing, and the longest back-off between its checks.
+TRACK_FAILING_AFTER = env_int("TRACK_FAILING_AFTER", 3)
+TRACK_MAX_BACKOFF = timedelta(hours=env_int("TRACK_MAX_BACKOFF_HOURS", 48))
+# A claimed check that has not finished after this long is dispatched again (worker died).
+TRACK_CLAIM_LEASE = timedelta(minutes=env_int("TRACK_CLAIM_LEASE_MINUTES", 15))
+# Unchanged and not-modified checks older than this are pruned from the check log.
+TRACK_CHECK_RETENTION = timedelta(days=env_int("TRACK_CHECK_RETENTION_DAYS", 30))
+TRACK_DISPATCH_BATCH = env_int("TRACK_DISPATCH_BATCH", 500)
+
+# Alerts ------------------------------------------------------------------------------------
+# Email alerts to subscribers and admin incident emails (alerts/). Times in UTC.
+from celery.schedules import crontab  # noqa: E402
+
+# The MAILERS alias alerts send through (a separate bulk relay can be its own alias).
+ALERTS_MAILER = env_str("ALERTS_MAILER", "default")
+ALERTS_CONFIRM_MAX_AGE = timedelta(hours=env_int("ALERTS_CONFIRM_MAX_AGE_HOURS", 72))
+# Manage and unsubscribe links in emails: long-lived (RFC 8058), killed by unsubscribing.
+ALERTS_LINK_MAX_AGE = timedelta(days=env_int("ALERTS_LINK_MAX_AGE_DAYS", 400))
+# Subscribe / link requests per client address and per email address, per window.
+ALERTS_RATE_PER_IP = env_int("ALERTS_RATE_PER_IP", 10)
+ALERTS_RATE_PER_ADDRESS = env_int("ALERTS_RATE_PER_ADDRESS", 3)
+ALERTS_RATE_WINDOW = env_int("ALERTS_RATE_WINDOW_SECONDS", 3600)
+# Behind a proxy: the META key holding the client address (e.g. HTTP_X_REAL_IP).
+ALERTS_CLIENT_IP_HEADER = env_str("ALERTS_CLIENT_IP_HEADER")
+# Deliveries per task (one SMTP connection each).
+ALERTS_CHUNK_SIZE = env_int("ALERTS_CHUNK_SIZE", 200)
+ALERTS_MAX_ATTEMPTS = env_int("ALERTS_MAX_ATTEMPTS", 8)
+ALERTS_RETRY_BASE = timedelta(seconds=env_int("ALERTS_RETRY_BASE_SECONDS", 60))
+# A claimed delivery not finished after this is handed to another worker (the first one died).
+ALERTS_CLAIM_LEASE = timedelta(seconds=env_int("ALERTS_CLAIM_LEASE_SECONDS", 600))
+ALERTS_SWEEP_LIMIT = env_int("ALERTS_SWEEP_LIMIT", 20_000)
+# Never alert about a change published longer ago than this, however the task is called.
+ALERTS_MAX_CHANGE_AGE = timedelta(days=env_int("ALERTS_MAX_CHANGE_AGE_DAYS", 7))
+ALERTS_DIGEST_MAX_LOOKBACK_DAYS = env_int("ALERTS_DIGEST_MAX_LOOKBACK_DAYS", 31)
+# A diff whose email HTML is longer is replaced by a link (mail clients clip ~100 kB).
+ALERTS_EMAIL_DIFF_MAX_CHARS = env_int("ALERTS_EMAIL_DIFF_MAX_CHARS", 60_000)
+# A digest holds diffs up to this much HTML; its other changes come without (mail
+# clients clip messages over ~100 kB).
+ALERTS_DIGEST_MAX_CHARS = env_int("ALERTS_DIGEST_MAX_CHARS", 60_000)
+# Digests run hourly and are idempotent per period, so a missed beat is caught up.
+CELERY_BEAT_SCHEDULE["alerts-daily-digest"] = {
+    "task": "alerts.tasks.send_digests",
+    "schedule": crontab(minute=7),
+    "args": ("daily",),
+}
+CELERY_BEAT_SCHEDULE["alerts-weekly-digest"] = {
+    "task": "alerts.tasks.send_digests",
+    "schedule": crontab(minute=17),
+    "args": ("weekly",),
+}
+CELERY_BEAT_SCHEDULE["alerts-resume-deliveries"] = {
+    "task": "alerts.tasks.resume_deliveries",
+    "schedule": 60.0,
+}
+
+# Browser fetcher ---------------------------------------------------------------------------
+# Headless Chromium for documents with fetcher="browser", and for pages that block plain HTTP.
+BROWSER_EXECUTABLE = env_str("BROWSER_EXECUTABLE", "/usr/bin/chromium")
+# The whole fetch: navigation, waiting for the first `select` selector, reading the DOM.
+BROWSER_TIMEOUT = env_float("BROWSER_TIMEOUT", 45.0)
+# Without a selector, read the page once the network is idle or after this many seconds.
+BROWSER_IDLE_WAIT = env_float("BROWSER_IDLE_WAIT", 5.0)
+BROWSER_LAUNCH_TIMEOUT = env_float("BROWSER_LAUNCH_TIMEOUT", 30.0)
+# Retry with the browser when plain HTTP gets 403/406 or a bot-challenge page.
+BROWSER_FALLBACK = env_bool("BROWSER_FALLBACK", default=True)
+
+# Wayback backfill ----------------------------------------------------------------------------
+# `manage.py backfill` and the admin action read a document's history from WAYBACK_URL.
+# The archive answers 429 above about a CDX query a second (averaged over minutes): stay well
+# under it, and fetch captures a few a second. Shared by a process's backfills (and through
+# Redis, when REDIS_URL is set, by every process). Archive requests go through the fetcher's
+# SSRF guard: a local archive on a private address needs FETCH_ALLOW_PRIVATE.
+WAYBACK_CDX_PER_MINUTE = env_float("WAYBACK_CDX_PER_MINUTE", 24.0)
+WAYBACK_CAPTURES_PER_SECOND = env_float("WAYBACK_CAPTURES_PER_SECOND", 3.0)
+# Captures per CDX page; longer histories are read page by page with the resume key.
+WAYBACK_CDX_PAGE_SIZE = env_int("WAYBACK_CDX_PAGE_SIZE", 5000)
+# The CDX server is slow on long histories: its own (longer) timeout.
+WAYBACK_CDX_TIMEOUT = env_float("WAYBACK_CDX_TIMEOUT", 120.0)
+# Retries of a failing request (429, 5xx, timeouts), backing off from WAYBACK_BACKOFF seconds
+# or as long as Retry-After says; a wait longer than WAYBACK_MAX_WAIT stops the run instead.
+WAYBACK_RETRIES = env_int("WAYBACK_RETRIES", 3)
+WAYBACK_BACKOFF = env_float("WAYBACK_BACKOFF", 5.0)
+WAYBACK_MAX_WAIT = env_float("WAYBACK_MAX_WAIT", 300.0)
+# Captures failing one after another that stop a run (rerun to continue where it stopped).
+WAYBACK_MAX_FAILURES = env_int("WAYBACK_MAX_FAILURES", 3)

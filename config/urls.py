@@ -11,5 +11,7 @@ admin.site.site_title = "Clausewatch admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("alerts/", include("alerts.urls")),
+    path("api/v1/", include("timeline.api_urls")),
     path("", include("timeline.urls")),
 ]

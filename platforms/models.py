@@ -14,7 +14,7 @@ from platforms.validators import validate_document_url, validate_patterns, valid
 class Platform(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=60)
-    homepage = models.URLField(max_length=500, validators=[validate_document_url])
+    homepage = models.CharField(max_length=500, validators=[validate_document_url])
     description = models.TextField(blank=True)
     # Fingerprint of the registry values `seed` last wrote; a mismatch means an admin edited the row.
     seed_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
@@ -44,7 +44,7 @@ class Document(models.Model):
     platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField(max_length=40, choices=DocumentKind.choices)
     title = models.CharField(max_length=200)
-    url = models.URLField(max_length=2000, validators=[validate_document_url])
+    url = models.CharField(max_length=2000, validators=[validate_document_url])
 
     # How to fetch and extract it.
     select = models.JSONField(
@@ -77,6 +77,15 @@ class Document(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # Set when the text flip-flopped between versions (A/B tests, geo variants); cleared by an admin.
+    unstable_since = models.DateTimeField(null=True, blank=True)
+    # Conditional-request validators from the last successful fetch.
+    http_etag = models.CharField(max_length=500, blank=True)
+    http_last_modified = models.CharField(max_length=100, blank=True)
+    # The body of the latest check is always kept, so selectors can be re-applied to it.
+    latest_snapshot = models.ForeignKey(
+        "snapshots.Snapshot", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     seed_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -114,8 +123,14 @@ class Statement(models.Model):
         help_text="In our own words: what was said or done, and why it matters."
     )
     quote = models.TextField(blank=True, help_text="Optional short quote from the source.")
-    source_url = models.URLField(max_length=2000, validators=[validate_document_url])
+    source_url = models.CharField(max_length=2000, validators=[validate_document_url])
     outlet = models.CharField(max_length=200, help_text="Who published the source.")
+    changes = models.ManyToManyField(
+        "snapshots.Change",
+        blank=True,
+        related_name="statements",
+        help_text="The tracked changes this statement is about.",
+    )
     seed_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+_well_formed = URLValidator(schemes=["http", "https"])
 
 
 def validate_document_url(value: str) -> None:
@@ -26,6 +29,12 @@ def validate_document_url(value: str) -> None:
         raise ValidationError("Document URLs need a host name.", code="host")
     if any(ch.isspace() for ch in value):
         raise ValidationError("Document URLs must not contain spaces.", code="space")
+    try:
+        _well_formed(value)
+    except ValidationError:
+        raise ValidationError(
+            "This is not a well-formed web address (check the host name and port).", code="invalid"
+        ) from None
 
 
 def validate_selectors(value: list[str]) -> None:

@@ -1,0 +1,106 @@
+"""A fast loopback page server for benchmarks: many 127.x addresses, noisy ~100 KB pages.
+
+Run as a separate process: python bench/pageserver.py --hosts 250 --port 8765 --docs 1000
+GET /doc/<i> serves document i's text for the current round, wrapped in a fresh variant of
+noisy HTML (rotating tokens), so raw bodies differ on every request as real pages do.
+POST /round/<n> switches every document to round n's text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.corpus import versions
+from tests.pages import wrap_in_noisy_html
+
+VARIANTS = 4  # noise variants per text, served round-robin
+
+
+def build_pages(target_bytes: int) -> list[list[bytes]]:
+    """Distinct corpus texts, each padded to about target_bytes and wrapped in noise variants."""
+    texts = []
+    seen = set()
+    for v in versions():
+        text = v.text()
+        if text not in seen:
+            seen.add(text)
+            texts.append(text)
+    pages = []
+    for i, text in enumerate(texts):
+        # Pad the text itself (not each page) to the target size, so every noise variant of
+        # one text extracts to the same text.
+        padded = text
+        while len(padded) < target_bytes * 0.8:
+            padded += "\n\n" + text[: int(target_bytes * 0.8) - len(padded)].rsplit("\n", 1)[0]
+        variants = [
+            wrap_in_noisy_html(padded, seed=i * 100 + seed).encode() for seed in range(VARIANTS)
+        ]
+        pages.append(variants)
+    return pages
+
+
+class Server:
+    def __init__(self, pages: list[list[bytes]]) -> None:
+        self.pages = pages
+        self.round = 0
+        self.requests = 0
+
+    def body_for(self, doc: int) -> bytes:
+        # Each round moves every document to another text: round 0 and 1 share a text (unchanged).
+        text_index = (doc + (self.round // 2)) % len(self.pages)
+        self.requests += 1
+        return self.pages[text_index][self.requests % VARIANTS]
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                method, path, _ = head.split(b"\r\n", 1)[0].split(b" ", 2)
+                if method == b"POST" and path.startswith(b"/round/"):
+                    self.round = int(path.rsplit(b"/", 1)[1])
+                    body, ctype = b"ok", b"text/plain"
+                elif path.startswith(b"/doc/"):
+                    body, ctype = (
+                        self.body_for(int(path.rsplit(b"/", 1)[1])),
+                        b"text/html; charset=utf-8",
+                    )
+                else:
+                    body, ctype = b"ok", b"text/plain"
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: "
+                    + ctype
+                    + b"\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--hosts", type=int, default=250)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--bytes", type=int, default=100_000)
+    args = parser.parse_args()
+    server = Server(build_pages(args.bytes))
+    hosts = [f"127.0.{h // 250}.{h % 250 + 1}" for h in range(args.hosts)]
+    srv = await asyncio.start_server(server.handle, host=hosts, port=args.port, backlog=1024)
+    print(
+        f"serving {len(server.pages)} texts on {len(hosts)} addresses, port {args.port}", flush=True
+    )
+    async with srv:
+        await srv.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,225 @@
+"""The check of one document: fetch → snapshot → extract → record, and the document's state."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from platforms.kinds import DocumentStatus
+from platforms.models import Document
+from snapshots.extract import ExtractError, ExtractRules, extract
+from snapshots.fetch import FetchResult, decode_body
+from snapshots.fetching import document_fetch
+from snapshots.models import Check, CheckOutcome
+from snapshots.page_signals import classify_page
+from snapshots.recording import Recorded, text_record
+from snapshots.storage import latest_snapshot_replace, snapshot_store
+
+logger = logging.getLogger(__name__)
+
+# Statuses that mean "you may not see this page", as opposed to "this page is broken".
+BLOCKING_STATUSES = frozenset({401, 403, 406, 429, 451})
+
+SUCCESS_OUTCOMES = frozenset(
+    {
+        CheckOutcome.FIRST,
+        CheckOutcome.UNCHANGED,
+        CheckOutcome.NOT_MODIFIED,
+        CheckOutcome.CHANGED,
+        CheckOutcome.FLIP_FLOP,
+        CheckOutcome.SUSPICIOUS,
+    }
+)
+OUTCOME_STATUS = {
+    CheckOutcome.SUSPICIOUS: DocumentStatus.SUSPICIOUS,
+    CheckOutcome.BLOCKED: DocumentStatus.BLOCKED,
+    CheckOutcome.SELECTOR_BROKEN: DocumentStatus.SELECTOR_BROKEN,
+    CheckOutcome.UNSUPPORTED: DocumentStatus.UNSUPPORTED,
+}
+EXTRACT_OUTCOMES = {
+    "selector_broken": CheckOutcome.SELECTOR_BROKEN,
+    "unsupported": CheckOutcome.UNSUPPORTED,
+}
+
+
+@dataclass
+class CheckReport:
+    outcome: str
+    http_status: int | None = None
+    bytes: int = 0
+    final_url: str = ""
+    error: str = ""
+    detail: str = ""
+    retry_after: float | None = None
+    recorded: Recorded | None = None
+    fetch: FetchResult | None = None
+    fetcher: str = ""  # which fetcher served the page ("http" or "browser")
+
+
+def document_check(*, document_id: int, now: datetime | None = None) -> Check:
+    """Check one document now and record what happened. Never raises for a bad page."""
+    document = Document.objects.get(pk=document_id)
+    now = now or timezone.now()
+    started = time.monotonic()
+    report = _run(document, now)
+    duration_ms = int((time.monotonic() - started) * 1000)
+    check = Check.objects.create(
+        document=document,
+        checked_at=now,
+        outcome=report.outcome,
+        fetcher=report.fetcher or document.fetcher,
+        http_status=report.http_status,
+        bytes=report.bytes,
+        duration_ms=duration_ms,
+        final_url=report.final_url[:2000],
+        error=report.error[:5000],
+        detail=report.detail[:500],
+        snapshot=document.latest_snapshot if report.recorded else None,
+        version=report.recorded.version if report.recorded else None,
+    )
+    _update_state(document, report, now)
+    logger.info(
+        "check document=%s outcome=%s status=%s bytes=%s ms=%s %s",
+        document.pk,
+        report.outcome,
+        report.http_status,
+        report.bytes,
+        duration_ms,
+        report.error,
+    )
+    return check
+
+
+def _run(document: Document, now: datetime) -> CheckReport:
+    fetched = document_fetch(document)
+    if (exc := fetched.error) is not None:
+        outcome = CheckOutcome.BLOCKED if exc.kind == "rate_limited" else CheckOutcome.ERROR
+        if exc.kind == "blocked_address":
+            outcome = CheckOutcome.BLOCKED
+        return CheckReport(
+            outcome=outcome,
+            http_status=exc.status,
+            error=str(exc),
+            final_url=exc.final_url or "",
+            retry_after=exc.retry_after,
+            fetcher=fetched.fetcher,
+            detail=fetched.note,
+        )
+    result = fetched.result
+    assert result is not None  # document_fetch gives a result or an error
+    report = CheckReport(
+        outcome=CheckOutcome.ERROR,
+        http_status=result.status,
+        bytes=len(result.body),
+        final_url=result.final_url,
+        fetch=result,
+        fetcher=fetched.fetcher,
+        detail=fetched.note,
+    )
+    notes = [fetched.note] if fetched.note else []
+    if result.redirected_offsite:
+        notes.append(f"redirected to another site: {result.final_url}")
+    if result.not_modified:
+        report.outcome = CheckOutcome.NOT_MODIFIED
+        return report
+    text, encoding = decode_body(result.body, result.headers.get("content-type"))
+    if result.status >= 400:
+        signal = classify_page(status=result.status, html_or_text=text, extracted_text=None)
+        blocked = result.status in BLOCKING_STATUSES or signal in {"captcha", "login_wall"}
+        report.outcome = CheckOutcome.BLOCKED if blocked else CheckOutcome.ERROR
+        report.error = f"HTTP {result.status}" + (
+            f" ({signal.replace('_', ' ')})" if signal else ""
+        )
+        return report
+    snapshot = snapshot_store(
+        body=result.body,
+        content_type=result.content_type,
+        encoding=encoding,
+        final_url=result.final_url,
+        http_status=result.status,
+    )
+    latest_snapshot_replace(document=document, snapshot=snapshot)
+    rules = document_rules(document)
+    try:
+        extracted = extract(
+            result.body,
+            content_type=result.headers.get("content-type", ""),
+            rules=rules,
+            base_url=result.final_url,
+            encoding=encoding,
+        )
+    except ExtractError as exc:
+        report.outcome = EXTRACT_OUTCOMES.get(exc.kind, CheckOutcome.ERROR)
+        report.error = str(exc)
+        report.detail = "; ".join(notes)
+        return report
+    signal = classify_page(status=result.status, html_or_text=text, extracted_text=extracted)
+    recorded = text_record(
+        document=document, text=extracted, observed_at=now, snapshot=snapshot, signal=signal
+    )
+    if recorded.detail:
+        notes.append(recorded.detail)
+    report.outcome = recorded.outcome
+    report.recorded = recorded
+    report.detail = "; ".join(notes)
+    return report
+
+
+def document_rules(document: Document) -> ExtractRules:
+    return ExtractRules(
+        select=tuple(document.select),
+        remove=tuple(document.remove),
+        ignore_patterns=tuple(document.ignore_patterns),
+    )
+
+
+def _update_state(document: Document, report: CheckReport, now: datetime) -> None:
+    fields: dict = {"last_checked_at": now}
+    if report.outcome in SUCCESS_OUTCOMES:
+        fields["consecutive_failures"] = 0
+        fields["status"] = OUTCOME_STATUS.get(report.outcome, DocumentStatus.OK)
+        fields["last_error"] = ""
+        fields["next_check_at"] = now + document.check_interval
+        if report.fetch is not None and not report.fetch.not_modified:
+            fields["http_etag"] = (report.fetch.etag or "")[:500]
+            fields["http_last_modified"] = (report.fetch.last_modified or "")[:100]
+    else:
+        failures = document.consecutive_failures + 1
+        fields["consecutive_failures"] = failures
+        fields["last_error"] = report.error[:5000]
+        status = OUTCOME_STATUS.get(report.outcome)
+        if status is None and failures >= settings.TRACK_FAILING_AFTER:
+            status = DocumentStatus.FAILING
+        if status is not None:
+            fields["status"] = status
+        delay = retry_delay(document.check_interval, failures)
+        if report.retry_after:
+            delay = max(delay, timedelta(seconds=report.retry_after))
+        fields["next_check_at"] = now + delay
+    Document.objects.filter(pk=document.pk).update(**fields)
+    _notify_status_change(document, fields.get("status"), report)
+
+
+def _notify_status_change(document: Document, new_status: str | None, report: CheckReport) -> None:
+    """Tell the admins when a document starts or stops needing attention (once per incident)."""
+    from alerts.services import document_status_notify
+
+    if new_status is not None and new_status != document.status:
+        document_status_notify(
+            document_id=document.pk, old_status=document.status, new_status=new_status
+        )
+    if report.outcome == CheckOutcome.FLIP_FLOP and document.unstable_since is None:
+        document_status_notify(
+            document_id=document.pk, old_status=document.status, new_status="unstable"
+        )
+
+
+def retry_delay(interval: timedelta, failures: int) -> timedelta:
+    """Back off exponentially from a quarter of the interval, never beyond the cap."""
+    cap = max(interval, settings.TRACK_MAX_BACKOFF)
+    return min(interval / 4 * (2 ** min(failures - 1, 16)), cap)

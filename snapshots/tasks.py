@@ -1,0 +1,56 @@
+"""Celery tasks: thin, load by id, call a service, safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from platforms.models import Document
+from snapshots.scheduling import check_log_prune, checks_dispatch
+from snapshots.services import document_check
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def dispatch_due_checks() -> int:
+    return checks_dispatch(now=timezone.now(), enqueue=enqueue_check)
+
+
+def enqueue_check(doc_id: int, *, countdown: float) -> None:
+    check_document.apply_async((doc_id,), countdown=countdown or None)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def check_document(document_id: int) -> str | None:
+    try:
+        return document_check(document_id=document_id).outcome
+    except Document.DoesNotExist:
+        return None  # deleted after it was dispatched
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def prune_check_log() -> int:
+    return check_log_prune(now=timezone.now())
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def backfill_document(
+    document_id: int, since: str | None = None, until: str | None = None
+) -> str | None:
+    """History from the Wayback Machine; rerunning continues where a run stopped."""
+    import logging
+    from datetime import date
+
+    from snapshots.backfill import BackfillError, document_backfill
+
+    try:
+        report = document_backfill(
+            document_id=document_id,
+            since=date.fromisoformat(since) if since else None,
+            until=date.fromisoformat(until) if until else None,
+        )
+    except Document.DoesNotExist:
+        return None  # deleted after it was queued
+    except BackfillError as exc:
+        logging.getLogger(__name__).warning("backfill of document %s failed: %s", document_id, exc)
+        return f"failed: {exc}"
+    return report.summary()

@@ -1,0 +1,158 @@
+"""Per-host politeness: LocalHostThrottle and RedisHostThrottle, alone and inside fetch()."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from snapshots.fetch import fetch, make_client
+from snapshots.throttle import HostThrottle, LocalHostThrottle, RedisHostThrottle
+from tests.snapshots.servers import fetch_settings, http_server
+
+INTERVAL = 0.3
+# Spacing is measured on our clock but enforced on Redis's: allow for the gap.
+TOLERANCE = 0.02
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.ConnectionError:
+        pytest.skip(f"Redis is not reachable at {url}")
+    yield url
+
+
+@pytest.fixture
+def prefix(redis_url: str) -> Iterator[str]:
+    prefix = f"clausewatch-test:throttle:{uuid.uuid4().hex}:"
+    yield prefix
+    cleaner = redis.Redis.from_url(redis_url)
+    keys = list(cleaner.scan_iter(match=f"{prefix}*"))
+    if keys:
+        cleaner.delete(*keys)
+    cleaner.close()
+
+
+def finish_times(calls: list[Callable[[], None]]) -> list[float]:
+    """Start all calls together, each in its own thread; return when each returned.
+
+    Times count from before the threads start, so the throttle's promise reads
+    "the second call to a host returns at least INTERVAL in", which holds however
+    late the threads get scheduled; the gap between the two returns would not.
+    """
+    start = threading.Barrier(len(calls))
+    finished: list[float] = [0.0] * len(calls)
+
+    def run(index: int, call: Callable[[], None]) -> None:
+        start.wait()
+        call()
+        finished[index] = time.monotonic()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(calls)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=5)
+    return [t - began for t in finished]
+
+
+def test_it_spaces_requests_to_one_host_within_a_process() -> None:
+    throttle = LocalHostThrottle(INTERVAL)
+
+    a, b, other = finish_times(
+        [
+            lambda: throttle.wait("x.example"),
+            lambda: throttle.wait("x.example"),
+            lambda: throttle.wait("y.example"),
+        ]
+    )
+
+    assert max(a, b) >= INTERVAL - TOLERANCE
+    assert min(a, b) < INTERVAL
+    assert other < INTERVAL
+
+
+def test_it_spaces_requests_to_one_host_across_redis_clients(redis_url: str, prefix: str) -> None:
+    # Two clients with their own connection pools stand in for two worker processes.
+    first, second = (
+        RedisHostThrottle(redis.Redis.from_url(redis_url), INTERVAL, prefix) for _ in range(2)
+    )
+
+    a, b, other = finish_times(
+        [
+            lambda: first.wait("docs.example"),
+            lambda: second.wait("docs.example"),
+            lambda: second.wait("other.example"),
+        ]
+    )
+
+    assert max(a, b) >= INTERVAL - TOLERANCE
+    assert min(a, b) < INTERVAL
+    assert other < INTERVAL
+
+
+def test_it_lets_the_slot_expire_in_redis(redis_url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    throttle = RedisHostThrottle(client, INTERVAL, prefix)
+
+    throttle.wait("docs.example")
+
+    assert 0 < client.pttl(f"{prefix}docs.example") <= INTERVAL * 1000
+
+
+@pytest.fixture
+def arrivals() -> Iterator[tuple[HTTPServer, list[float]]]:
+    seen: list[float] = []
+
+    def record(request: Request) -> Response:
+        seen.append(time.monotonic())
+        return Response("terms")
+
+    with http_server() as server:
+        server.expect_request("/terms").respond_with_handler(record)
+        yield server, seen
+
+
+@pytest.mark.parametrize("kind", ["local", "redis"])
+def test_it_spaces_concurrent_fetches_of_one_host(
+    arrivals: tuple[HTTPServer, list[float]], request: pytest.FixtureRequest, kind: str
+) -> None:
+    server, seen = arrivals
+    throttles: list[HostThrottle]
+    if kind == "local":
+        shared = LocalHostThrottle(INTERVAL)
+        throttles = [shared, shared]
+    else:
+        url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("prefix")
+        throttles = [
+            RedisHostThrottle(redis.Redis.from_url(url), INTERVAL, prefix) for _ in range(2)
+        ]
+    config = fetch_settings()
+    clients = [make_client(config) for _ in throttles]
+
+    began = time.monotonic()
+    finish_times(
+        [
+            lambda c=client, t=throttle: (
+                fetch(server.url_for("/terms"), settings=config, client=c, throttle=t).body
+            )
+            for client, throttle in zip(clients, throttles, strict=True)
+        ]
+    )
+
+    for client in clients:
+        client.close()
+    assert len(seen) == 2
+    assert max(seen) - began >= INTERVAL - TOLERANCE
+    assert min(seen) - began < INTERVAL

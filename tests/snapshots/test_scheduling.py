@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from snapshots.models import Check, CheckOutcome
+from snapshots.scheduling import check_log_prune, checks_dispatch, due_documents_claim
+from tests.factories import DocumentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_claims_only_active_documents_that_are_due():
+    now = timezone.now()
+    due = DocumentFactory(next_check_at=now - timedelta(minutes=1))
+    DocumentFactory(next_check_at=now + timedelta(hours=1))
+    DocumentFactory(next_check_at=now - timedelta(minutes=1), active=False)
+    assert due_documents_claim(now=now) == [due.pk]
+    due.refresh_from_db()
+    # Leased: not due again until the lease runs out (the worker may have died).
+    assert due.next_check_at > now
+    assert due_documents_claim(now=now) == []
+    assert due_documents_claim(now=due.next_check_at) == [due.pk]
+
+
+def test_it_claims_the_most_overdue_first_within_the_batch(settings):
+    settings.TRACK_DISPATCH_BATCH = 2
+    now = timezone.now()
+    docs = [DocumentFactory(next_check_at=now - timedelta(minutes=m)) for m in (1, 30, 10)]
+    assert due_documents_claim(now=now) == [docs[1].pk, docs[2].pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_hands_one_document_to_two_dispatchers():
+    now = timezone.now()
+    docs = DocumentFactory.create_batch(30, next_check_at=now - timedelta(minutes=1))
+    results: list[list[int]] = []
+    barrier = threading.Barrier(2)
+
+    def dispatch():
+        barrier.wait()
+        try:
+            results.append(due_documents_claim(now=now))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=dispatch) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    claimed = results[0] + results[1]
+    assert sorted(claimed) == sorted(d.pk for d in docs)
+    assert len(set(claimed)) == len(claimed)
+
+
+def test_it_prunes_old_routine_checks_and_keeps_the_record(settings):
+    settings.TRACK_CHECK_RETENTION = timedelta(days=30)
+    now = timezone.now()
+    doc = DocumentFactory()
+    old = now - timedelta(days=31)
+    for outcome in (
+        CheckOutcome.UNCHANGED,
+        CheckOutcome.NOT_MODIFIED,
+        CheckOutcome.CHANGED,
+        CheckOutcome.ERROR,
+    ):
+        Check.objects.create(document=doc, outcome=outcome, checked_at=old)
+    Check.objects.create(document=doc, outcome=CheckOutcome.UNCHANGED, checked_at=now)
+    assert check_log_prune(now=now) == 2
+    assert sorted(Check.objects.values_list("outcome", flat=True)) == [
+        "changed",
+        "error",
+        "unchanged",
+    ]
+
+
+def test_it_spreads_checks_of_one_host_over_time(settings):
+    settings.FETCH_HOST_INTERVAL = 2.0
+    now = timezone.now()
+    due = now - timedelta(minutes=1)
+    a1 = DocumentFactory(url="https://a.example/terms", next_check_at=due)
+    a2 = DocumentFactory(url="https://www.a.example/privacy", next_check_at=due)
+    b1 = DocumentFactory(url="https://b.example/terms", next_check_at=due)
+    a3 = DocumentFactory(url="https://a.example/ai", next_check_at=due)
+    sent: dict[int, float] = {}
+    assert (
+        checks_dispatch(now=now, enqueue=lambda pk, countdown: sent.__setitem__(pk, countdown)) == 4
+    )
+    assert sorted(sent[d.pk] for d in (a1, a2, a3)) == [0.0, 2.0, 4.0]
+    assert sent[b1.pk] == 0.0
+    assert checks_dispatch(now=now, enqueue=lambda pk, countdown: None) == 0
