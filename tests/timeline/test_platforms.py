@@ -10,12 +10,12 @@ pytestmark = pytest.mark.django_db
 
 def test_it_lists_platforms_with_their_documents_and_status(client):
     doc = DocumentFactory(title="Terms of Use", platform__name="SoundCloud", status="failing")
-    response = client.get(reverse("timeline:home"))
+    response = client.get(reverse("timeline:platforms"))
     body = response.content.decode()
     assert response.status_code == 200
     assert "SoundCloud" in body
     assert "Terms of Use" in body
-    assert doc.url in body
+    assert reverse("timeline:document", args=[doc.pk]) in body
     assert "Failing" in body
 
 
@@ -25,13 +25,13 @@ def test_it_uses_a_bounded_number_of_queries(client, django_assert_num_queries, 
         DocumentFactory.create_batch(3, platform=platform)
         StatementFactory(platform=platform)
     with django_assert_num_queries(3):
-        response = client.get(reverse("timeline:home"))
+        response = client.get(reverse("timeline:platforms"))
     assert response.status_code == 200
 
 
 def test_it_escapes_platform_text(client):
     PlatformFactory(name="<script>alert(1)</script>", description="<img src=x onerror=alert(1)>")
-    body = client.get(reverse("timeline:home")).content.decode()
+    body = client.get(reverse("timeline:platforms")).content.decode()
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "<img src=x" not in body
@@ -61,4 +61,5 @@ def test_it_shows_a_platform_page_with_statements(client):
     body = response.content.decode()
     assert "We will not train on your uploads" in body
     assert "Privacy Policy" in body
+    assert f'id="statement-{statement.pk}"' in body
     assert client.get("/platforms/no-such-platform/").status_code == 404
