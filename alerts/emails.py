@@ -2,9 +2,12 @@
 through one helper, make_message().
 
 Alerts show the diff exactly as the site does (snapshots.diff_render on the stored Diff).
-What does not depend on the recipient — a change's section with its diff — is rendered once
-per change and reused for every recipient in a batch; only the frame around it (links that
-carry the recipient's signed tokens) is rendered per message.
+A change's section (summary, AI passages, statements, diff) does not depend on the
+recipient: it is rendered once per worker process (the `#change` partial of the alert-change
+templates) and reused by instant alerts and digests alike. What does — the To address, the
+Message-ID and the signed manage/unsubscribe links — is a `Recipient`; transport.Mailing
+fills it into a message generated once per batch. templates/emails/_layout_*.html are the
+shared frame of the HTML bodies.
 """
 
 from __future__ import annotations

@@ -186,6 +186,11 @@ class DocumentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Clear the unstable flag")
     def clear_unstable(self, request, queryset):
+        from alerts.services import document_status_notify
+
+        for document in queryset.filter(unstable_since__isnull=False, status="ok"):
+            # Closes the "unstable" incident (and tells the admins) when nothing else is wrong.
+            document_status_notify(document_id=document.pk, old_status="unstable", new_status="ok")
         count = queryset.update(unstable_since=None)
         self.message_user(
             request, f"{count} document(s) no longer marked unstable.", messages.SUCCESS

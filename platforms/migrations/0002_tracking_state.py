@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('platforms', '0001_initial'),
+        ("platforms", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='document',
-            name='http_etag',
+            model_name="document",
+            name="http_etag",
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='document',
-            name='http_last_modified',
+            model_name="document",
+            name="http_last_modified",
             field=models.CharField(blank=True, max_length=100),
         ),
     ]

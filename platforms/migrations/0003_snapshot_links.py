@@ -6,41 +6,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('platforms', '0002_tracking_state'),
-        ('snapshots', '0001_initial'),
+        ("platforms", "0002_tracking_state"),
+        ("snapshots", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='document',
-            name='latest_snapshot',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='snapshots.snapshot'),
+            model_name="document",
+            name="latest_snapshot",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="snapshots.snapshot",
+            ),
         ),
         migrations.AddField(
-            model_name='document',
-            name='unstable_since',
+            model_name="document",
+            name="unstable_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='statement',
-            name='changes',
-            field=models.ManyToManyField(blank=True, help_text='The tracked changes this statement is about.', related_name='statements', to='snapshots.change'),
+            model_name="statement",
+            name="changes",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="The tracked changes this statement is about.",
+                related_name="statements",
+                to="snapshots.change",
+            ),
         ),
         migrations.AlterField(
-            model_name='document',
-            name='url',
-            field=models.CharField(max_length=2000, validators=[platforms.validators.validate_document_url]),
+            model_name="document",
+            name="url",
+            field=models.CharField(
+                max_length=2000, validators=[platforms.validators.validate_document_url]
+            ),
         ),
         migrations.AlterField(
-            model_name='platform',
-            name='homepage',
-            field=models.CharField(max_length=500, validators=[platforms.validators.validate_document_url]),
+            model_name="platform",
+            name="homepage",
+            field=models.CharField(
+                max_length=500, validators=[platforms.validators.validate_document_url]
+            ),
         ),
         migrations.AlterField(
-            model_name='statement',
-            name='source_url',
-            field=models.CharField(max_length=2000, validators=[platforms.validators.validate_document_url]),
+            model_name="statement",
+            name="source_url",
+            field=models.CharField(
+                max_length=2000, validators=[platforms.validators.validate_document_url]
+            ),
         ),
     ]

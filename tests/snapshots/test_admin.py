@@ -78,3 +78,25 @@ def test_it_shows_the_check_log_read_only(admin_client, httpserver):
         admin_client.post(reverse("admin:snapshots_check_change", args=[check.pk]), {}).status_code
         == 403
     )
+
+
+def test_it_closes_the_unstable_incident_when_an_admin_clears_the_flag(
+    admin_client, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from alerts.models import DocumentIncident
+    from alerts.services import document_status_notify
+
+    settings.ADMINS = [("Ops", "ops@clausewatch.example")]
+    doc = DocumentFactory(status="ok", unstable_since=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        document_status_notify(document_id=doc.pk, old_status="ok", new_status="unstable")
+        admin_client.post(
+            reverse("admin:platforms_document_changelist"),
+            {"action": "clear_unstable", "_selected_action": [doc.pk]},
+        )
+    doc.refresh_from_db()
+    assert doc.unstable_since is None
+    assert DocumentIncident.objects.get(document=doc).closed_at is not None
+    assert len(mailoutbox) == 2

@@ -106,3 +106,12 @@ def test_it_analyses_changes_recorded_before_the_analysis_existed():
     call_command("analyze_changes", "--all", stdout=out)
     assert "done: 2 change(s) analysed" in out.getvalue()
     assert done.pk
+
+
+def test_it_runs_the_tracker_once_in_process(httpserver):
+    doc = DocumentFactory(url=_serve(httpserver))
+    out = StringIO()
+    call_command("runtracker", "--once", stdout=out)
+    assert f"document {doc.pk}: first" in out.getvalue()
+    call_command("runtracker", "--once", stdout=StringIO())  # nothing due: nothing checked
+    assert Version.objects.filter(document=doc).count() == 1

@@ -18,6 +18,20 @@ class Command(BaseCommand):
         )
         parser.add_argument("--once", action="store_true", help="dispatch once and exit")
 
+    def _alerts_housekeeping(self) -> None:
+        """What beat does with Celery: digests when a period ends, retries of failed sends."""
+        from alerts.tasks import resume_deliveries, send_digests
+
+        for task, args in (
+            (send_digests, ("daily",)),
+            (send_digests, ("weekly",)),
+            (resume_deliveries, ()),
+        ):
+            try:
+                task(*args)  # each is idempotent: safe every minute
+            except Exception as exc:  # mail trouble must not stop the tracker
+                self.stderr.write(f"{task.name}: {type(exc).__name__}: {exc}")
+
     def handle(self, *args, interval: float, once: bool, **options):
         last_prune = 0.0
         while True:
@@ -31,6 +45,7 @@ class Command(BaseCommand):
             if started - last_prune > 6 * 3600:
                 check_log_prune(now=timezone.now())
                 last_prune = started
+            self._alerts_housekeeping()
             if once:
                 return
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
