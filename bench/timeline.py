@@ -16,6 +16,7 @@ measures requests/s with wrk on a timeline page and on a trivial Django view of 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import random
 import re
@@ -241,13 +242,7 @@ def populate() -> None:
                     observed_at=moment,
                     kind=kind,
                     published_at=moment if kind == "change" else None,
-                    diff=facts.diff,
-                    words_added=facts.words_added,
-                    words_removed=facts.words_removed,
-                    ai_relevant=facts.ai_relevant,
-                    ai_categories=facts.ai_categories,
-                    ai_analysis=facts.ai_analysis,
-                    summary=facts.summary,
+                    **dataclasses.asdict(facts),
                     analyzed_at=moment,
                 )
             )

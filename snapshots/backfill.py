@@ -726,15 +726,7 @@ def _change_rebase(*, change_id: int, old: Version) -> None:
     change = Change.objects.select_related("new_version").get(pk=change_id)
     facts = analyze_change_texts(old.text, change.new_version.text)
     Change.objects.filter(pk=change_id).update(
-        old_version=old,
-        diff=facts.diff,
-        words_added=facts.words_added,
-        words_removed=facts.words_removed,
-        ai_relevant=facts.ai_relevant,
-        ai_categories=facts.ai_categories,
-        ai_analysis=facts.ai_analysis,
-        summary=facts.summary,
-        analyzed_at=timezone.now(),
+        old_version=old, **dataclasses.asdict(facts), analyzed_at=timezone.now()
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -183,21 +183,13 @@ def _apply(document, action, reason, history, text, sha, observed_at, snapshot, 
     if action == Action.HOLD:
         version = new_version(state=VersionState.HELD, held_reason=reason)
         return Recorded(CheckOutcome.SUSPICIOUS, version=version, detail=f"held: {reason}")
-    if action == Action.CONFIRM_HELD:
-        held = Version.objects.get(pk=history.held.id)
-        held.state = VersionState.PUBLISHED
-        held.save(update_fields=["state"])
-        change = change_create(
-            document=document,
-            old_id=current_id,
-            new=held,
-            kind=ChangeKind.CHANGE,
-            published=True,
-            alertable=source == VersionSource.LIVE,
-        )
-        return Recorded(CheckOutcome.CHANGED, version=held, change=change, detail=reason)
-    if action == Action.PUBLISH:
-        version = new_version()
+    if action in (Action.CONFIRM_HELD, Action.PUBLISH):
+        if action == Action.CONFIRM_HELD:
+            version = Version.objects.get(pk=history.held.id)
+            version.state = VersionState.PUBLISHED
+            version.save(update_fields=["state"])
+        else:
+            version = new_version()
         change = change_create(
             document=document,
             old_id=current_id,
@@ -206,7 +198,7 @@ def _apply(document, action, reason, history, text, sha, observed_at, snapshot, 
             published=True,
             alertable=source == VersionSource.LIVE,
         )
-        return Recorded(CheckOutcome.CHANGED, version=version, change=change)
+        return Recorded(CheckOutcome.CHANGED, version=version, change=change, detail=reason)
     if action in (Action.FLIP_FLOP, Action.FLIP_BACK):
         version = new_version()
         change = change_create(
@@ -279,13 +271,7 @@ def change_create(
         kind=kind,
         published_at=now if published else None,
         alertable=alertable,
-        diff=facts.diff,
-        words_added=facts.words_added,
-        words_removed=facts.words_removed,
-        ai_relevant=facts.ai_relevant,
-        ai_categories=facts.ai_categories,
-        ai_analysis=facts.ai_analysis,
-        summary=facts.summary,
+        **asdict(facts),
         analyzed_at=now,
     )
     if published and alertable:
@@ -298,11 +284,11 @@ def change_create(
 
 def change_analyze(*, change: Change) -> None:
     """Recompute and store a change's diff, counts, AI analysis and summary."""
-    facts = analyze_change_texts(change.old_version.text, change.new_version.text)
-    for name, value in vars(facts).items():
+    facts = asdict(analyze_change_texts(change.old_version.text, change.new_version.text))
+    for name, value in facts.items():
         setattr(change, name, value)
     change.analyzed_at = timezone.now()
-    change.save(update_fields=[*vars(facts), "analyzed_at"])
+    change.save(update_fields=[*facts, "analyzed_at"])
 
 
 def held_version_approve(*, version: Version) -> Change | None:
