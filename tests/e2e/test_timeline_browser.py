@@ -27,25 +27,25 @@ AFTER = (
 def data():
     sound = history(
         [BEFORE, AFTER],
-        platform__name="SoundCloud",
-        platform__slug="soundcloud",
+        platform__name="Soundwave",
+        platform__slug="soundwave",
         title="Terms of Use",
         start=START,
     )[0]
-    Change.objects.filter(pk=sound.pk).update(headline="SoundCloud may use uploads to train AI")
+    Change.objects.filter(pk=sound.pk).update(headline="Soundwave may use uploads to train AI")
     Version.objects.filter(pk=sound.new_version_id).update(stated_effective=date(2024, 3, 1))
     statement = StatementFactory(
         platform=sound.document.platform,
         date=(START + timedelta(days=8)).date(),
-        title="SoundCloud says it has never trained AI on artists' music",
+        title="Soundwave says it has never trained AI on artists' music",
         summary="The company said the clause was about recommendations and fraud detection.",
-        outlet="SoundCloud (company blog)",
+        outlet="Soundwave (company blog)",
     )
     statement.changes.add(sound)
     others = history(
         texts(6, ai_every=3),
-        platform__name="Vimeo",
-        platform__slug="vimeo",
+        platform__name="Clipstream",
+        platform__slug="clipstream",
         title="Privacy Policy",
         kind="privacy_policy",
         start=START - timedelta(days=60),
@@ -79,16 +79,16 @@ def test_filters_update_the_list_with_htmx_and_push_the_url(live_server, page, d
     )
     assert page.evaluate("window.__no_reload") is True  # swapped in place, not reloaded
     ai_only = titles(page)
-    assert "SoundCloud may use uploads to train AI" in ai_only
+    assert "Soundwave may use uploads to train AI" in ai_only
     # Screen readers hear the new count from a status region that stays in the page.
     assert "match these filters" in page.locator("#timeline-status").inner_text()
 
-    page.get_by_role("checkbox", name="Vimeo", exact=True).check()
-    page.wait_for_url(re.compile(r"ai=1&platform=vimeo$"))
-    page.wait_for_function("!document.body.innerText.includes('SoundCloud may use uploads')")
+    page.get_by_role("checkbox", name="Clipstream", exact=True).check()
+    page.wait_for_url(re.compile(r"ai=1&platform=clipstream$"))
+    page.wait_for_function("!document.body.innerText.includes('Soundwave may use uploads')")
     assert page.evaluate("window.__no_reload") is True
-    assert all("Vimeo" not in t for t in titles(page))  # titles are change summaries
-    assert page.locator(".entry-meta", has_text="SoundCloud").count() == 0
+    assert all("Clipstream" not in t for t in titles(page))  # titles are change summaries
+    assert page.locator(".entry-meta", has_text="Soundwave").count() == 0
 
 
 def test_back_and_forward_restore_the_filtered_view(live_server, page, data):
@@ -119,11 +119,11 @@ def test_back_and_forward_restore_the_filtered_view(live_server, page, data):
 
 
 def test_a_shared_filtered_link_opens_the_same_view(live_server, page, data):
-    page.goto(live_server.url + "/?platform=reddit&platform=soundcloud&ai=1")
+    page.goto(live_server.url + "/?platform=reddit&platform=soundwave&ai=1")
     assert page.get_by_role("checkbox", name="Reddit", exact=True).is_checked()
-    assert page.get_by_role("checkbox", name="SoundCloud", exact=True).is_checked()
+    assert page.get_by_role("checkbox", name="Soundwave", exact=True).is_checked()
     metas = page.locator(".entry-meta").all_inner_texts()
-    assert metas and all("Reddit" in m or "SoundCloud" in m for m in metas)
+    assert metas and all("Reddit" in m or "Soundwave" in m for m in metas)
 
 
 def test_searching_narrows_the_list(live_server, page, data):
@@ -132,7 +132,7 @@ def test_searching_narrows_the_list(live_server, page, data):
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"q=machine(\+|%20)intelligence"))
     page.wait_for_function("document.querySelectorAll('.entries .entry').length == 1")
-    assert titles(page) == ["SoundCloud may use uploads to train AI"]
+    assert titles(page) == ["Soundwave may use uploads to train AI"]
 
 
 def test_paging_keeps_real_links_and_updates_in_place(live_server, page, data, monkeypatch):
@@ -197,13 +197,13 @@ def test_filters_work_without_javascript(live_server, page_without_js, data, scr
     page.goto(live_server.url + "/")
     everything = titles(page)
     page.get_by_label("AI-relevant changes only").check()
-    page.get_by_role("checkbox", name="Vimeo", exact=True).check()
+    page.get_by_role("checkbox", name="Clipstream", exact=True).check()
     page.get_by_role("button", name="Apply filters").click()
     page.wait_for_url(re.compile(r"ai=1"))
-    assert "platform=vimeo" in page.url
+    assert "platform=clipstream" in page.url
     filtered = titles(page)
     assert 0 < len(filtered) < len(everything)
-    assert page.get_by_role("checkbox", name="Vimeo", exact=True).is_checked()
+    assert page.get_by_role("checkbox", name="Clipstream", exact=True).is_checked()
     change = data["sound"]
     page.goto(live_server.url + change.get_absolute_url())
     page.get_by_role("link", name="Side by side").click()
@@ -214,7 +214,7 @@ def test_filters_work_without_javascript(live_server, page_without_js, data, scr
 def test_the_other_pages_render(live_server, page, data, screenshot):
     change = data["sound"]
     for name, path in [
-        ("platform", "/platforms/vimeo/"),
+        ("platform", "/platforms/clipstream/"),
         ("document", f"/documents/{change.document_id}/"),
         (
             "compare",
@@ -227,7 +227,7 @@ def test_the_other_pages_render(live_server, page, data, screenshot):
         response = page.goto(live_server.url + path)
         assert response.status == 200, path
         screenshot(page, name)
-    page.goto(live_server.url + "/platforms/vimeo/")
+    page.goto(live_server.url + "/platforms/clipstream/")
     assert page.locator("svg.bar-chart title").count() >= 1
     # CSP: no violations were reported while rendering (inline styles or scripts).
     errors = []
