@@ -34,6 +34,14 @@ FALLBACK_STATUSES = frozenset({403, 406})
 _CHALLENGE_MAX_BYTES = 256 * 1024
 
 
+def address_policy() -> AddressPolicy:
+    """The SSRF policy, one for both fetchers so they can never disagree."""
+    return AddressPolicy(
+        allow_private=settings.FETCH_ALLOW_PRIVATE,
+        allowed_networks=tuple(ip_network(n) for n in settings.FETCH_ALLOWED_NETWORKS),
+    )
+
+
 @cache
 def fetch_settings() -> FetchSettings:
     return FetchSettings(
@@ -44,10 +52,7 @@ def fetch_settings() -> FetchSettings:
         read_timeout=settings.FETCH_READ_TIMEOUT,
         total_timeout=settings.FETCH_TOTAL_TIMEOUT,
         retries=settings.FETCH_RETRIES,
-        policy=AddressPolicy(
-            allow_private=settings.FETCH_ALLOW_PRIVATE,
-            allowed_networks=tuple(ip_network(n) for n in settings.FETCH_ALLOWED_NETWORKS),
-        ),
+        policy=address_policy(),
     )
 
 
@@ -152,10 +157,7 @@ def browser_settings() -> BrowserSettings:
         total_timeout=settings.BROWSER_TIMEOUT,
         idle_wait=settings.BROWSER_IDLE_WAIT,
         max_bytes=settings.FETCH_MAX_BYTES,
-        policy=AddressPolicy(
-            allow_private=settings.FETCH_ALLOW_PRIVATE,
-            allowed_networks=tuple(ip_network(n) for n in settings.FETCH_ALLOWED_NETWORKS),
-        ),
+        policy=address_policy(),
     )
 
 
