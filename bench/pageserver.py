@@ -1,9 +1,12 @@
 """A fast loopback page server for benchmarks: many 127.x addresses, noisy ~100 KB pages.
 
 Run as a separate process: python bench/pageserver.py --hosts 250 --port 8765 --docs 1000
-GET /doc/<i> serves document i's text for the current round, wrapped in a fresh variant of
-noisy HTML (rotating tokens), so raw bodies differ on every request as real pages do.
-POST /round/<n> switches every document to round n's text.
+GET /doc/<i> serves document i's page for the current round; POST /round/<n> switches rounds:
+  0, 1  the document's text in a fresh variant of noisy HTML (rotating tokens, timestamps),
+        so raw bodies differ on every request as dynamic pages do;
+  2     the same, with a clause of its own inserted mid-document (a realistic edit; every
+        fourth one is about AI training);
+  3, 4  round 2's text as a static page: the same bytes on every request.
 """
 
 from __future__ import annotations
@@ -44,17 +47,43 @@ def build_pages(target_bytes: int) -> list[list[bytes]]:
     return pages
 
 
+def edit_point(page: bytes, paragraph: int) -> int:
+    """Where a clause goes: after the given paragraph (the same one in every noise variant)."""
+    at = -1
+    for _ in range(paragraph + 1):
+        at = page.index(b"</p>", at + 1)
+    return at + len(b"</p>")
+
+
+def clause(doc: int) -> bytes:
+    if doc % 4 == 0:
+        return (
+            f"<p>We may use the content you upload to train and improve our artificial "
+            f"intelligence and machine learning models (section {doc}).</p>"
+        ).encode()
+    return f"<p>Notices under section {doc} are sent to the email address on file.</p>".encode()
+
+
 class Server:
     def __init__(self, pages: list[list[bytes]]) -> None:
         self.pages = pages
+        # After the middle paragraph of the text (counted in variant 0; noise adds none).
+        self.points = [
+            [edit_point(variant, variants[0].count(b"</p>") // 2) for variant in variants]
+            for variants in pages
+        ]
         self.round = 0
-        self.requests = 0
 
     def body_for(self, doc: int) -> bytes:
-        # Each round moves every document to another text: round 0 and 1 share a text (unchanged).
-        text_index = (doc + (self.round // 2)) % len(self.pages)
-        self.requests += 1
-        return self.pages[text_index][self.requests % VARIANTS]
+        text_index = doc % len(self.pages)
+        # Dynamic rounds serve each document another variant than the round before (never
+        # the same bytes twice in a row); static rounds always the same one.
+        variant = 0 if self.round >= 3 else (doc + self.round) % VARIANTS
+        page = self.pages[text_index][variant]
+        if self.round < 2:
+            return page
+        point = self.points[text_index][variant]
+        return page[:point] + clause(doc) + page[point:]
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -5,9 +5,11 @@
 
 Uses PostgreSQL (database clausewatch_bench, recreated) and Redis (db 7), a loopback page
 server spread over many 127.x addresses (per-host politeness applies as in production), and
-`celery -A config worker` as a subprocess. Three rounds: first check (baseline versions),
-unchanged pages (new noise, same text), changed pages (every document gets another text).
-Prints checks per second per round and the worker's peak memory (all its processes).
+`celery -A config worker` as a subprocess. Rounds (bench/pageserver.py): first check
+(baseline versions), unchanged dynamic pages (new noise, same text), changed pages (a clause
+inserted in every document), then static pages: a first pass (new bytes, same text) and
+unchanged static pages (the same bytes again). Prints checks per second per round, the CPU
+each process group spent per check, and the worker's peak memory (all its processes).
 """
 
 from __future__ import annotations
@@ -36,24 +38,66 @@ def env(db_url: str, redis_url: str) -> dict[str, str]:
         "FETCH_ALLOW_PRIVATE": "1",
         "FETCH_HOST_INTERVAL": "1.0",
         "LOG_LEVEL": "WARNING",
-        "DEBUG": "1",
+        # Production mode: DEBUG would keep every SQL statement in memory and slow each one.
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-secret-key-not-for-production-use-0123456789",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
     }
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, from /proc."""
+def _stat_fields(pid: int | str) -> list[str]:
+    # Fields after the command name, which may itself contain spaces and parentheses.
+    return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+
+
+def tree_pids(pid: int) -> list[int]:
+    """A process and all its descendants."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                ppid = int(_stat_fields(entry.name)[1])
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))
-    total, stack = 0, [pid]
+    found, stack = [], [pid]
     while stack:
         p = stack.pop()
+        found.append(p)
         stack.extend(children.get(p, []))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time consumed so far by these processes (live ones only)."""
+    ticks = 0
+    for p in pids:
+        try:
+            fields = _stat_fields(p)
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def named_pids(name: str) -> list[int]:
+    """Every process whose command name is `name` (e.g. the PostgreSQL backends)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, from /proc."""
+    total = 0
+    for p in tree_pids(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -70,6 +114,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--pool", default="prefork")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--rounds", default="0,1,2,3,4", help="which rounds to run (see bench/pageserver.py)"
+    )
     args = parser.parse_args()
 
     import psycopg
@@ -86,7 +133,8 @@ def main() -> None:
     )
     import redis
 
-    redis.Redis.from_url(redis_url).flushdb()
+    broker = redis.Redis.from_url(redis_url)
+    broker.flushdb()
 
     import django
 
@@ -159,7 +207,15 @@ def main() -> None:
     time.sleep(3)
     results = []
     try:
-        for round_no, label in ((0, "first check"), (1, "unchanged"), (2, "changed")):
+        labels = {
+            0: "first check",
+            1: "unchanged, dynamic",
+            2: "changed",
+            3: "static, first pass",
+            4: "unchanged, static",
+        }
+        for round_no in map(int, args.rounds.split(",")):
+            label = labels[round_no]
             urllib.request.urlopen(
                 urllib.request.Request(
                     f"http://127.0.0.1:{args.port}/round/{round_no}", method="POST"
@@ -168,6 +224,14 @@ def main() -> None:
             ).read()
             before = Check.objects.count()
             Document.objects.update(next_check_at=timezone.now() - timedelta(seconds=1))
+            groups = {
+                "worker": lambda: tree_pids(worker.pid),
+                "page server": lambda: [server.pid],
+                "postgres": lambda: named_pids("postgres"),
+                "redis": lambda: named_pids("redis-server"),
+                "dispatcher": lambda: [os.getpid()],
+            }
+            cpu_before = {name: cpu_seconds(pids()) for name, pids in groups.items()}
             started = time.monotonic()
             claimed = 0
             while claimed < args.docs:
@@ -184,12 +248,23 @@ def main() -> None:
                     )
                     break
                 time.sleep(0.2)
+            # The round ends when follow-up tasks (alert fan-outs of new changes) are done too.
+            while done >= args.docs and (broker.llen("celery") or broker.hlen("unacked")):
+                time.sleep(0.1)
             elapsed = (last_progress if done < args.docs else time.monotonic()) - started
+            cpu_ms = {
+                name: (cpu_seconds(pids()) - cpu_before[name]) * 1000 / max(done, 1)
+                for name, pids in groups.items()
+            }
             outcomes = dict(Check.objects.order_by().values_list("outcome").annotate(n=Count("id")))
-            results.append((label, done, elapsed, done / elapsed, peak[0]))
+            results.append((label, done, elapsed, done / elapsed, peak[0], sum(cpu_ms.values())))
             print(
-                f"{label:12} {done:6} checks in {elapsed:7.1f} s = {done / elapsed:6.1f} checks/s; "
-                f"worker peak RSS {peak[0]:.0f} MB; outcomes so far {outcomes}",
+                f"{label:20} {done:6} checks in {elapsed:7.1f} s = {done / elapsed:6.1f} checks/s; "
+                f"worker peak RSS {peak[0]:.0f} MB; outcomes so far {outcomes}\n"
+                f"{'':20} CPU per check: "
+                + ", ".join(f"{name} {ms:.1f} ms" for name, ms in cpu_ms.items())
+                + f"; total {sum(cpu_ms.values()):.1f} ms "
+                f"(= {2000 / max(sum(cpu_ms.values()), 0.001):.0f} checks/s on 2 idle cores)",
                 flush=True,
             )
     finally:
@@ -198,8 +273,11 @@ def main() -> None:
         worker.wait(30)
         server.terminate()
     print(f"\ndocs={args.docs} hosts={args.hosts} concurrency={args.concurrency} pool={args.pool}")
-    for label, done, elapsed, rate, mem in results:
-        print(f"| {label} | {done} | {elapsed:.1f} s | {rate:.1f} checks/s | {mem:.0f} MB |")
+    for label, done, elapsed, rate, mem, cpu in results:
+        print(
+            f"| {label} | {done} | {elapsed:.1f} s | {rate:.1f} checks/s | {cpu:.1f} ms "
+            f"| {mem:.0f} MB |"
+        )
 
 
 if __name__ == "__main__":

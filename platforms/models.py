@@ -86,6 +86,10 @@ class Document(models.Model):
     latest_snapshot = models.ForeignKey(
         "snapshots.Snapshot", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # What the last extraction read (snapshots.extract.extraction_key: the latest body, the
+    # rules, the extractor's version) and the text it gave: an identical page skips extraction.
+    extraction_key = models.CharField(max_length=64, blank=True, editable=False)
+    extracted_sha256 = models.CharField(max_length=64, blank=True, editable=False)
 
     seed_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -542,7 +542,7 @@ def _record(
     detail: str = "",
 ) -> None:
     with transaction.atomic():
-        locked = Document.objects.select_for_update().filter(pk=document.pk).first()
+        locked = Document.objects.select_for_update().filter(pk=document.pk).order_by("pk").first()
         if locked is None:
             raise Document.DoesNotExist(f"document {document.pk} was deleted")
         if (

@@ -24,7 +24,9 @@ Normalization decisions (see `normalize_text`):
 from __future__ import annotations
 
 import codecs
+import hashlib
 import io
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -38,11 +40,35 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 ErrorKind = Literal["selector_broken", "unsupported", "empty", "malformed"]
 
 
+# Bump whenever a change here can change extract()'s output for the same input: documents'
+# extraction keys (below) then stop matching, and the next check extracts afresh.
+EXTRACTOR_VERSION = "2026-11-26.1"
+
+
 @dataclass(frozen=True)
 class ExtractRules:
     select: tuple[str, ...] = ()  # CSS selectors; union of matches in document order; () = page
     remove: tuple[str, ...] = ()  # CSS selectors removed before conversion
     ignore_patterns: tuple[str, ...] = ()  # regexes; output lines matching any are dropped
+
+
+def extraction_key(
+    *, body_sha256: str, content_type: str, rules: ExtractRules, base_url: str, encoding: str
+) -> str:
+    """Everything extract() reads, hashed: equal keys mean equal extracted text.
+
+    The pipeline keeps the key of each document's last extraction, so a byte-identical page
+    (most terms pages are static) skips parsing and conversion.
+    """
+    key = [
+        EXTRACTOR_VERSION,
+        body_sha256,
+        content_type,
+        base_url,
+        encoding,
+        *map(list, (rules.select, rules.remove, rules.ignore_patterns)),
+    ]
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()
 
 
 class ExtractError(Exception):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from ipaddress import ip_network
@@ -19,7 +20,7 @@ from django.conf import settings
 
 from snapshots.fetch import FetchError, FetchResult, FetchSettings, decode_body, fetch, make_client
 from snapshots.net_guard import AddressPolicy
-from snapshots.page_signals import CAPTCHA, classify_page
+from snapshots.page_signals import is_challenge_page
 from snapshots.throttle import HostThrottle, LocalHostThrottle, RedisHostThrottle
 
 if TYPE_CHECKING:
@@ -106,8 +107,14 @@ class DocumentFetch:
     note: str = ""  # for the check log, e.g. that the browser stood in for plain HTTP
 
 
-def document_fetch(document: Document) -> DocumentFetch:
-    """Fetch a document with its fetcher; fall back to the browser when HTTP is turned away."""
+def document_fetch(
+    document: Document, *, known_page: Callable[[FetchResult], bool] | None = None
+) -> DocumentFetch:
+    """Fetch a document with its fetcher; fall back to the browser when HTTP is turned away.
+
+    `known_page(result)` says the page is one already accepted and extracted before: such a
+    page is no bot challenge, so looking for one (a parse of the page) is skipped.
+    """
     wait_for = document.select[0] if document.select else None
     if document.fetcher == "browser":
         try:
@@ -120,6 +127,8 @@ def document_fetch(document: Document) -> DocumentFetch:
         )
     except FetchError as exc:
         return DocumentFetch("http", error=exc)
+    if known_page is not None and known_page(result):
+        return DocumentFetch("http", result=result)
     refusal = plain_http_refusal(result)
     if refusal is None or not settings.BROWSER_FALLBACK:
         return DocumentFetch("http", result=result)
@@ -142,7 +151,7 @@ def plain_http_refusal(result: FetchResult) -> str | None:
     if result.not_modified or result.status >= 400 or len(result.body) > _CHALLENGE_MAX_BYTES:
         return None
     text, _ = decode_body(result.body, result.headers.get("content-type"))
-    if classify_page(status=result.status, html_or_text=text, extracted_text=None) == CAPTCHA:
+    if is_challenge_page(status=result.status, html_or_text=text):
         return f"a bot challenge (HTTP {result.status})"
     return None
 

@@ -25,6 +25,9 @@ COOKIE_WALL = "cookie_wall"
 _LONG_DOCUMENT = 1000
 _SHORT_PAGE = 400
 _TINY_PAGE = 150
+# No rule looks further than this many words, so page counts stop there (a 100 KB page
+# would otherwise be split into 15,000 words on every check just to learn it is long).
+_COUNT_CAP = 2 * _SHORT_PAGE
 
 _CAPTCHA_MARKUP = re.compile(
     r"g-recaptcha|recaptcha/(?:api|enterprise)\.js|hcaptcha\.com|h-captcha|cf-challenge|"
@@ -86,9 +89,9 @@ _ERROR_TEXT = re.compile(
 
 def classify_page(*, status: int, html_or_text: str, extracted_text: str | None) -> str | None:
     """None for a normal document page, else the reason code to hold the response."""
-    extracted_words = _words(extracted_text) if extracted_text is not None else 0
-    if extracted_words >= _LONG_DOCUMENT and status < 400:
+    if extracted_text is not None and status < 400 and _has_words(extracted_text, _LONG_DOCUMENT):
         return None  # fast path: no wall or error page is this long
+    extracted_words = _words_upto(extracted_text, _COUNT_CAP) if extracted_text is not None else 0
     page = _Page.parse(html_or_text)
     words = max(page.words, extracted_words)
     extracted = extracted_text or ""
@@ -119,8 +122,37 @@ def shrink_ratio(old_text: str, new_text: str) -> float:
     return max(0.0, 1.0 - _words(new_text) / old)
 
 
+def is_challenge_page(*, status: int, html_or_text: str) -> bool:
+    """A bot challenge (captcha, "checking your browser")? Cheap for the long pages most are.
+
+    Same answer as classify_page(...) == CAPTCHA, which needs a page under _SHORT_PAGE words:
+    a bare parse and a bounded word count rule out a real document before the full analysis.
+    """
+    if "<" in html_or_text:
+        tree = LexborHTMLParser(html_or_text)
+        for node in tree.css("script, style, noscript, template, svg"):
+            node.decompose(recursive=False)
+        body = tree.body
+        text = body.text(deep=True, separator=" ") if body is not None else ""
+    else:
+        text = html_or_text
+    if _has_words(text, _SHORT_PAGE):
+        return False
+    return classify_page(status=status, html_or_text=html_or_text, extracted_text=None) == CAPTCHA
+
+
 def _words(text: str) -> int:
     return len(text.split())
+
+
+def _words_upto(text: str, cap: int) -> int:
+    """The number of words, or cap + 1 for any text longer than cap words."""
+    return len(text.split(maxsplit=cap))
+
+
+def _has_words(text: str, n: int) -> bool:
+    """At least n words, without splitting the whole of a long text."""
+    return n <= 0 or len(text.split(maxsplit=n - 1)) >= n
 
 
 def _first_line(text: str) -> str:
@@ -131,7 +163,7 @@ def _first_line(text: str) -> str:
 @dataclass(frozen=True)
 class _Page:
     text: str  # the visible text, chrome included
-    words: int
+    words: int  # counts stop at _COUNT_CAP + 1
     content_words: int  # without header/nav/footer/aside and consent banners
     headline: str = ""  # <title> and <h1>s: where an error page names itself
     password_in_content: bool = False  # a password field outside header/nav/footer chrome
@@ -140,7 +172,7 @@ class _Page:
     @classmethod
     def parse(cls, html_or_text: str) -> _Page:
         if "<" not in html_or_text:
-            words = _words(html_or_text)
+            words = _words_upto(html_or_text, _COUNT_CAP)
             return cls(html_or_text, words, words, _first_line(html_or_text))
         tree = LexborHTMLParser(html_or_text)
         for node in tree.css("script, style, noscript, template, svg"):
@@ -159,8 +191,8 @@ class _Page:
         for node in [*root.css(_CHROME), *consent_banners(root)]:
             if node.mem_id != root.mem_id:
                 node.decompose(recursive=False)
-        content_words = _words(root.text(deep=True, separator=" "))
-        return cls(text, _words(text), content_words, headline, password, consent)
+        content_words = _words_upto(root.text(deep=True, separator=" "), _COUNT_CAP)
+        return cls(text, _words_upto(text, _COUNT_CAP), content_words, headline, password, consent)
 
 
 def _label(button: LexborNode) -> str:
@@ -196,7 +228,7 @@ def _is_login_wall(page: _Page, words: int) -> bool:
 def _is_cookie_wall(page: _Page, extracted: str | None) -> bool:
     if page.words >= 2 * _SHORT_PAGE or _consent_phrases(page.text) < 2:
         return False
-    content = _words(extracted) if extracted is not None else page.content_words
+    content = _words_upto(extracted, _COUNT_CAP) if extracted is not None else page.content_words
     if content == 0:
         return True  # nothing on the page but chrome and the consent request
     # The dialog is the page's content (not a banner beside a document, however short)

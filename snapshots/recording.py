@@ -67,12 +67,14 @@ def text_record(
     concurrent second writer fail rather than fork the history.
     """
     sha = text_sha256(text)
-    if _is_current_and_nothing_held(document, sha):
+    if is_current_and_nothing_held(document, sha):
         # The common case (nothing changed) needs one read and no lock.
         return Recorded(CheckOutcome.UNCHANGED)
     try:
         with transaction.atomic():
-            Document.objects.select_for_update().filter(pk=document.pk).first()
+            # order_by("pk"): the default ordering joins the platform, and FOR UPDATE would
+            # lock the platform's row too, serializing every recording check of a platform.
+            Document.objects.select_for_update().filter(pk=document.pk).order_by("pk").first()
             history = _history(document)
             decision = decide(
                 sha256=sha,
@@ -102,7 +104,7 @@ def text_record(
         return Recorded(CheckOutcome.UNCHANGED, detail="recorded concurrently by another check")
 
 
-def _is_current_and_nothing_held(document: Document, sha: str) -> bool:
+def is_current_and_nothing_held(document: Document, sha: str) -> bool:
     latest = (
         Version.objects.filter(document=document)
         .order_by("-observed_at", "-id")

@@ -66,7 +66,7 @@ def document_reextract(*, document: Document) -> str:
         return f"failed: {exc}"
     sha = text_sha256(text)
     with transaction.atomic():
-        Document.objects.select_for_update().filter(pk=document.pk).first()
+        Document.objects.select_for_update().filter(pk=document.pk).order_by("pk").first()
         current = (
             Version.objects.filter(document=document, state=VersionState.PUBLISHED)
             .order_by("-observed_at", "-id")

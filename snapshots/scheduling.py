@@ -6,6 +6,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import connection, transaction
 
 from platforms.models import Document
 from snapshots.models import Check, CheckOutcome
@@ -14,19 +15,23 @@ from snapshots.models import Check, CheckOutcome
 def due_documents_claim(*, now: datetime, limit: int | None = None) -> list[int]:
     """Claim active documents whose next check is due; returns the ids this caller won.
 
-    Each claim is a conditional UPDATE on the due time we read, so a concurrent dispatcher
-    that read the same row updates nothing. The claim pushes next_check_at forward by a
-    lease: if the worker dies mid-check, the document becomes due again when it expires.
+    A claim pushes next_check_at forward by a lease: if the worker dies mid-check, the
+    document becomes due again when the lease expires. On PostgreSQL the due rows are locked
+    with SKIP LOCKED (a concurrent dispatcher passes over them) and leased in one UPDATE;
+    elsewhere each claim is a conditional UPDATE on the due time read, so a concurrent
+    dispatcher that read the same row updates nothing.
     """
-    due = list(
-        Document.objects.filter(active=True, next_check_at__lte=now)
-        .order_by("next_check_at")
-        .values_list("id", "next_check_at")[: limit or settings.TRACK_DISPATCH_BATCH]
-    )
     lease_until = now + settings.TRACK_CLAIM_LEASE
+    due = Document.objects.filter(active=True, next_check_at__lte=now).order_by("next_check_at")
+    limit = limit or settings.TRACK_DISPATCH_BATCH
+    if connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic():
+            ids = list(due.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
+            Document.objects.filter(id__in=ids).update(next_check_at=lease_until)
+        return ids
     return [
         doc_id
-        for doc_id, due_at in due
+        for doc_id, due_at in due.values_list("id", "next_check_at")[:limit]
         if Document.objects.filter(id=doc_id, next_check_at=due_at).update(
             next_check_at=lease_until
         )

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from platforms.kinds import DocumentStatus
 from platforms.models import Document
-from snapshots.extract import ExtractError, ExtractRules, extract
+from snapshots.extract import ExtractError, ExtractRules, extract, extraction_key
 from snapshots.fetch import FetchResult, decode_body
 from snapshots.fetching import document_fetch
 from snapshots.models import Check, CheckOutcome
 from snapshots.page_signals import classify_page
-from snapshots.recording import Recorded, text_record
-from snapshots.storage import latest_snapshot_replace, snapshot_store
+from snapshots.recording import Recorded, is_current_and_nothing_held, text_record, text_sha256
+from snapshots.storage import body_sha256, snapshot_drop_if_unused, snapshot_store
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,22 @@ class CheckReport:
     recorded: Recorded | None = None
     fetch: FetchResult | None = None
     fetcher: str = ""  # which fetcher served the page ("http" or "browser")
+    snapshot_id: int | None = None  # the body stored for this check: the document's latest
+    extraction: tuple[str, str] | None = None  # (extraction key, sha256 of the text it gave)
+    pending: Pending | None = None  # what is left to write once the page is read
+
+
+@dataclass
+class Pending:
+    """A fetched page to store, and its text to record (None: extraction failed)."""
+
+    result: FetchResult
+    sha256: str
+    encoding: str
+    text: str | None = None
+    signal: str | None = None
+    extraction_key: str = ""
+    notes: list[str] = field(default_factory=list)
 
 
 def document_check(*, document_id: int, now: datetime | None = None) -> Check:
@@ -67,22 +84,14 @@ def document_check(*, document_id: int, now: datetime | None = None) -> Check:
     now = now or timezone.now()
     started = time.monotonic()
     report = _run(document, now)
-    duration_ms = int((time.monotonic() - started) * 1000)
-    check = Check.objects.create(
-        document=document,
-        checked_at=now,
-        outcome=report.outcome,
-        fetcher=report.fetcher or document.fetcher,
-        http_status=report.http_status,
-        bytes=report.bytes,
-        duration_ms=duration_ms,
-        final_url=report.final_url[:2000],
-        error=report.error[:5000],
-        detail=report.detail[:500],
-        snapshot=document.latest_snapshot if report.recorded else None,
-        version=report.recorded.version if report.recorded else None,
-    )
-    _update_state(document, report, now)
+    # Everything the check writes commits together: a worker killed (or a connection cut)
+    # in between cannot leave a version without the check that recorded it.
+    with transaction.atomic():
+        if report.pending is not None:
+            _record(document, report, now)
+        duration_ms = int((time.monotonic() - started) * 1000)
+        check = _check_log(document, report, now, duration_ms)
+        _update_state(document, report, now)
     logger.info(
         "check document=%s outcome=%s status=%s bytes=%s ms=%s %s",
         document.pk,
@@ -95,8 +104,61 @@ def document_check(*, document_id: int, now: datetime | None = None) -> Check:
     return check
 
 
+def _check_log(document: Document, report: CheckReport, now: datetime, duration_ms: int) -> Check:
+    return Check.objects.create(
+        document=document,
+        checked_at=now,
+        outcome=report.outcome,
+        fetcher=report.fetcher or document.fetcher,
+        http_status=report.http_status,
+        bytes=report.bytes,
+        duration_ms=duration_ms,
+        final_url=report.final_url[:2000],
+        error=report.error[:5000],
+        detail=report.detail[:500],
+        # Only a check that wrote a version keeps its body linked: routine bodies are replaced
+        # (and deleted) by the next check.
+        snapshot_id=report.snapshot_id if report.recorded and report.recorded.version else None,
+        version=report.recorded.version if report.recorded else None,
+    )
+
+
+@dataclass(frozen=True)
+class _PageKey:
+    sha256: str
+    encoding: str
+    extraction_key: str
+    extracted_before: bool  # the very page the document's current text was extracted from
+
+
+def _page_key(document: Document, result: FetchResult) -> _PageKey:
+    sha = body_sha256(result.body)
+    _, encoding = decode_body(result.body, result.headers.get("content-type"))
+    key = extraction_key(
+        body_sha256=sha,
+        content_type=result.headers.get("content-type", ""),
+        rules=document_rules(document),
+        base_url=result.final_url,
+        encoding=encoding,
+    )
+    before = (
+        result.status < 400
+        and key == document.extraction_key
+        and document.latest_snapshot_id is not None
+        and is_current_and_nothing_held(document, document.extracted_sha256)
+    )
+    return _PageKey(sha, encoding, key, before)
+
+
 def _run(document: Document, now: datetime) -> CheckReport:
-    fetched = document_fetch(document)
+    keys: dict[int, _PageKey] = {}  # by id(result): worked out once per fetched page
+
+    def page_key(result: FetchResult) -> _PageKey:
+        if id(result) not in keys:
+            keys[id(result)] = _page_key(document, result)
+        return keys[id(result)]
+
+    fetched = document_fetch(document, known_page=lambda r: page_key(r).extracted_before)
     if (exc := fetched.error) is not None:
         outcome = CheckOutcome.BLOCKED if exc.kind == "rate_limited" else CheckOutcome.ERROR
         if exc.kind == "blocked_address":
@@ -136,17 +198,22 @@ def _run(document: Document, now: datetime) -> CheckReport:
             f" ({signal.replace('_', ' ')})" if signal else ""
         )
         return report
-    snapshot = snapshot_store(
-        body=result.body,
-        content_type=result.content_type,
-        encoding=encoding,
-        final_url=result.final_url,
-        http_status=result.status,
-    )
-    latest_snapshot_replace(document=document, snapshot=snapshot)
+    known = page_key(result)
+    if known.extracted_before:
+        # The very page the current text was extracted from (static pages, most terms
+        # pages): its body is already the latest snapshot and its text already current.
+        report.outcome = CheckOutcome.UNCHANGED
+        report.recorded = Recorded(CheckOutcome.UNCHANGED)
+        report.snapshot_id = document.latest_snapshot_id
+        report.extraction = (known.extraction_key, document.extracted_sha256)
+        report.detail = "; ".join(notes)
+        return report
     rules = document_rules(document)
+    key = known.extraction_key
+    pending = Pending(result=result, sha256=known.sha256, encoding=encoding, notes=notes)
+    report.pending = pending
     try:
-        extracted = extract(
+        pending.text = extract(
             result.body,
             content_type=result.headers.get("content-type", ""),
             rules=rules,
@@ -158,16 +225,41 @@ def _run(document: Document, now: datetime) -> CheckReport:
         report.error = str(exc)
         report.detail = "; ".join(notes)
         return report
-    signal = classify_page(status=result.status, html_or_text=text, extracted_text=extracted)
-    recorded = text_record(
-        document=document, text=extracted, observed_at=now, snapshot=snapshot, signal=signal
+    pending.signal = classify_page(
+        status=result.status, html_or_text=text, extracted_text=pending.text
     )
-    if recorded.detail:
-        notes.append(recorded.detail)
+    pending.extraction_key = key
+    return report
+
+
+def _record(document: Document, report: CheckReport, now: datetime) -> None:
+    """Store the page as the document's latest body and record its text, if it has one."""
+    pending = report.pending
+    assert pending is not None
+    result = pending.result
+    snapshot = snapshot_store(
+        body=result.body,
+        content_type=result.content_type,
+        encoding=pending.encoding,
+        final_url=result.final_url,
+        http_status=result.status,
+        sha=pending.sha256,
+    )
+    report.snapshot_id = snapshot.pk
+    if pending.text is None:
+        return  # extraction failed: the body stays for the admin's preview
+    recorded = text_record(
+        document=document,
+        text=pending.text,
+        observed_at=now,
+        snapshot=snapshot,
+        signal=pending.signal,
+    )
+    report.extraction = (pending.extraction_key, text_sha256(pending.text))
+    notes = [*pending.notes, recorded.detail] if recorded.detail else pending.notes
     report.outcome = recorded.outcome
     report.recorded = recorded
     report.detail = "; ".join(notes)
-    return report
 
 
 def document_rules(document: Document) -> ExtractRules:
@@ -180,6 +272,12 @@ def document_rules(document: Document) -> ExtractRules:
 
 def _update_state(document: Document, report: CheckReport, now: datetime) -> None:
     fields: dict = {"last_checked_at": now}
+    previous_snapshot_id = document.latest_snapshot_id
+    if report.snapshot_id is not None and report.snapshot_id != previous_snapshot_id:
+        fields["latest_snapshot_id"] = report.snapshot_id
+    if report.snapshot_id is not None:
+        # Forget the last extraction unless this check made one from this very body.
+        fields["extraction_key"], fields["extracted_sha256"] = report.extraction or ("", "")
     if report.outcome in SUCCESS_OUTCOMES:
         fields["consecutive_failures"] = 0
         fields["status"] = OUTCOME_STATUS.get(report.outcome, DocumentStatus.OK)
@@ -202,6 +300,8 @@ def _update_state(document: Document, report: CheckReport, now: datetime) -> Non
             delay = max(delay, timedelta(seconds=report.retry_after))
         fields["next_check_at"] = now + delay
     Document.objects.filter(pk=document.pk).update(**fields)
+    if "latest_snapshot_id" in fields and previous_snapshot_id is not None:
+        snapshot_drop_if_unused(previous_snapshot_id)
     _notify_status_change(document, fields.get("status"), report)
 
 

@@ -52,3 +52,32 @@ def test_it_records_one_change_when_two_workers_see_the_same_new_text():
     assert Version.objects.filter(document=doc).count() == 2
     assert Change.objects.filter(document=doc).count() == 1
     assert sorted(outcomes) == ["changed", "unchanged"]
+
+
+def test_it_records_a_document_without_locking_its_platform():
+    """The recording lock is the document's row alone, not its platform's (a JOIN away):
+    otherwise every recording check of a platform, and any edit of it, would wait in line.
+    """
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL only (SQLite serializes all writers)")
+    from django.db import connections, transaction
+
+    doc = DocumentFactory()
+    holder = connections.create_connection("default")
+    try:
+        with holder.cursor() as cursor:
+            # The platform's row held by someone else (an admin saving it, another check).
+            cursor.execute("BEGIN")
+            cursor.execute(
+                "SELECT id FROM platforms_platform WHERE id = %s FOR UPDATE", [doc.platform_id]
+            )
+            with transaction.atomic():
+                with connection.cursor() as mine:
+                    mine.execute("SET LOCAL lock_timeout = '3s'")
+                recorded = text_record(
+                    document=doc, text="# Terms\n\nText.\n", observed_at=timezone.now()
+                )
+            assert recorded.outcome == "first"
+            cursor.execute("ROLLBACK")
+    finally:
+        holder.close()

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from snapshots.models import Snapshot, Version
-from snapshots.storage import latest_snapshot_replace, snapshot_body, snapshot_store
+from platforms.models import Document
+from snapshots.models import Check, Snapshot, Version
+from snapshots.storage import snapshot_body, snapshot_drop_if_unused, snapshot_store
 from tests.factories import DocumentFactory, VersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,16 +30,25 @@ def test_it_stores_a_body_once_by_its_content():
     assert len(bytes(Snapshot.objects.get().body)) < 200  # compressed
 
 
-def test_it_keeps_bodies_behind_versions_and_drops_the_rest():
+def test_it_drops_a_body_only_when_nothing_points_at_it():
     doc = DocumentFactory()
     behind_version = store(b"version body")
     VersionFactory(document=doc, snapshot=behind_version)
-    latest_snapshot_replace(document=doc, snapshot=behind_version)
-    routine = store(b"routine body 1")
-    latest_snapshot_replace(document=doc, snapshot=routine)
-    newer = store(b"routine body 2")
-    latest_snapshot_replace(document=doc, snapshot=newer)
-    assert set(Snapshot.objects.values_list("pk", flat=True)) == {behind_version.pk, newer.pk}
+    latest = store(b"latest body")
+    Document.objects.filter(pk=doc.pk).update(latest_snapshot=latest)
+    logged = store(b"body of a logged check")
+    Check.objects.create(document=doc, outcome="changed", snapshot=logged)
+    routine = store(b"routine body")
+
+    assert [snapshot_drop_if_unused(s.pk) for s in (behind_version, latest, logged, routine)] == [
+        0,
+        0,
+        0,
+        1,
+    ]
+    assert set(Snapshot.objects.values_list("pk", flat=True)) == {
+        behind_version.pk,
+        latest.pk,
+        logged.pk,
+    }
     assert Version.objects.get().snapshot_id == behind_version.pk
-    doc.refresh_from_db()
-    assert doc.latest_snapshot_id == newer.pk
