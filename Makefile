@@ -4,7 +4,7 @@ PY := $(UV) run --frozen python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve tracker worker beat test test-fast lint format bench clean
+.PHONY: install run serve tracker worker beat test test-fast lint format bench clean backup restore
 
 install:
 	python3 -m pip install --quiet --disable-pip-version-check uv
@@ -40,6 +40,13 @@ lint:
 format:
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
+
+# PostgreSQL only (DATABASE_URL): `make backup [FILE=x.dump]`, `make restore FILE=x.dump`.
+backup:
+	bin/backup $(FILE)
+
+restore:
+	bin/restore $(FILE)
 
 clean:
 	rm -rf var/ .pytest_cache test-artifacts

@@ -9,6 +9,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from alerts import services
+from config.logcontext import log_context
 
 # A database that is briefly unreachable or locked: try again soon rather than wait for the
 # sweeper (and a fan-out that failed before recording itself has no sweeper to wait for).
@@ -26,10 +27,11 @@ def fan_out_change(change_id: int) -> int:
     Checks again that the change is published, alertable and recent: archive history,
     technical changes and flip-flops never send anything, however this is called.
     """
-    chunks = services.change_fan_out(change_id=change_id)
-    for chunk in chunks:
-        send_deliveries.delay(chunk)
-    return sum(map(len, chunks))
+    with log_context(change_id=change_id):
+        chunks = services.change_fan_out(change_id=change_id)
+        for chunk in chunks:
+            send_deliveries.delay(chunk)
+        return sum(map(len, chunks))
 
 
 @shared_task(acks_late=True, ignore_result=True, **DB_RETRY)

@@ -14,19 +14,27 @@ class EnvError(ValueError):
     """An environment variable is set to something we cannot use."""
 
 
-def env_str(name: str, default: str = "") -> str:
+def _raw(name: str) -> str | None:
+    """NAME's value; else, for Docker secrets and the like, the file NAME_FILE points at."""
     value = os.environ.get(name)
-    if value is None:
-        file_path = os.environ.get(f"{name}_FILE")
-        # Docker secrets and similar: NAME_FILE points at a file holding the value.
-        if file_path:
-            return Path(file_path).read_text(encoding="utf-8").strip()
-        return default
-    return value
+    if value is not None:
+        return value
+    file_path = os.environ.get(f"{name}_FILE")
+    if not file_path:
+        return None
+    try:
+        return Path(file_path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EnvError(f"{name}_FILE={file_path!r} cannot be read: {exc}") from None
+
+
+def env_str(name: str, default: str = "") -> str:
+    value = _raw(name)
+    return default if value is None else value
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
+    raw = _raw(name)
     if raw is None:
         return default
     value = raw.strip().lower()
@@ -38,7 +46,7 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
+    raw = _raw(name)
     if raw is None or raw.strip() == "":
         return default
     try:
@@ -48,7 +56,7 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
+    raw = _raw(name)
     if raw is None or raw.strip() == "":
         return default
     try:
@@ -58,7 +66,7 @@ def env_float(name: str, default: float) -> float:
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
-    raw = os.environ.get(name)
+    raw = _raw(name)
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]

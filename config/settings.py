@@ -133,6 +133,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "dispatch-due-checks": {"task": "snapshots.tasks.dispatch_due_checks", "schedule": 60.0},
     "prune-check-log": {"task": "snapshots.tasks.prune_check_log", "schedule": 6 * 3600.0},
+    "prune-snapshots": {"task": "snapshots.tasks.prune_snapshots", "schedule": 24 * 3600.0},
 }
 
 # Email: MAILERS (Django 6.1). EMAIL_URL=smtp://user:pass@host:port; console when unset.
@@ -184,6 +185,14 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
 }
+# The admin is the only place to log in.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
+# Admin login attempts (POSTs) per client address and per user name, per window
+# (config/admin_login.py; the client address as for alerts, see ALERTS_CLIENT_IP_HEADER).
+ADMIN_LOGIN_RATE_PER_IP = env_int("ADMIN_LOGIN_RATE_PER_IP", 10)
+ADMIN_LOGIN_RATE_PER_USERNAME = env_int("ADMIN_LOGIN_RATE_PER_USERNAME", 10)
+ADMIN_LOGIN_RATE_WINDOW = env_int("ADMIN_LOGIN_RATE_WINDOW_SECONDS", 900)
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
@@ -192,15 +201,33 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+# /metrics (Prometheus): scrapers send `Authorization: Bearer METRICS_TOKEN`. Unset: loopback
+# only while DEBUG is on; in production the endpoint answers 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 
+# Every line carries the task, document and change it is about (config/logcontext.py);
+# LOG_FORMAT=json writes one JSON object per line for a log pipeline.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    from config.env import EnvError
+
+    raise EnvError(f"LOG_FORMAT={LOG_FORMAT!r} is not plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "config.logcontext.ContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"()": "config.logcontext.PlainFormatter"},
+        "json": {"()": "config.logcontext.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -232,6 +259,10 @@ TRACK_MAX_BACKOFF = timedelta(hours=env_int("TRACK_MAX_BACKOFF_HOURS", 48))
 TRACK_CLAIM_LEASE = timedelta(minutes=env_int("TRACK_CLAIM_LEASE_MINUTES", 15))
 # Unchanged and not-modified checks older than this are pruned from the check log.
 TRACK_CHECK_RETENTION = timedelta(days=env_int("TRACK_CHECK_RETENTION_DAYS", 30))
+# Raw bodies behind versions superseded more than this long ago are released (text and diffs
+# stay). 0 keeps them forever: they are the evidence of what a site served. See snapshots/retention.py.
+_snapshot_days = env_int("TRACK_SNAPSHOT_RETENTION_DAYS", 0)
+TRACK_SNAPSHOT_RETENTION = timedelta(days=_snapshot_days) if _snapshot_days > 0 else None
 TRACK_DISPATCH_BATCH = env_int("TRACK_DISPATCH_BATCH", 500)
 
 # Alerts ------------------------------------------------------------------------------------

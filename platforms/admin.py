@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -18,6 +20,23 @@ TRACKING_FIELDS = (
     "consecutive_failures",
     "last_error",
 )
+
+
+class AdminDocumentForm(DocumentForm):
+    """The document form, refusing at once an address the fetcher would refuse (SSRF)."""
+
+    def clean_url(self) -> str:
+        from platforms.declarations import address_refusal
+        from snapshots.fetching import address_policy
+
+        url = self.cleaned_data["url"]
+        try:
+            refusal = urlsplit(url).hostname and address_refusal(url, address_policy())
+        except ValueError:
+            refusal = None  # malformed: the model's validator says what is wrong with it
+        if refusal:
+            raise ValidationError(f"The tracker may not fetch this address: {refusal}.")
+        return url
 
 
 class FailingFilter(admin.SimpleListFilter):
@@ -50,7 +69,7 @@ class UnstableFilter(admin.SimpleListFilter):
 
 class DocumentInline(admin.StackedInline):
     model = Document
-    form = DocumentForm
+    form = AdminDocumentForm
     extra = 0
     show_change_link = True
     readonly_fields = TRACKING_FIELDS
@@ -104,7 +123,7 @@ class PlatformAdmin(admin.ModelAdmin):
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
-    form = DocumentForm
+    form = AdminDocumentForm
     list_display = ["title", "platform", "kind", "fetcher", "active", "status", "last_checked_at"]
     list_filter = ["kind", "status", FailingFilter, UnstableFilter, "active", "fetcher", "platform"]
     list_select_related = ["platform"]
@@ -173,7 +192,7 @@ class DocumentAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/platforms/document/preview.html", context)
 
-    @admin.action(description="Check the selected documents now")
+    @admin.action(description="Check the selected documents now", permissions=["change"])
     def check_now(self, request, queryset):
         from snapshots.tasks import check_document
 
@@ -184,7 +203,7 @@ class DocumentAdmin(admin.ModelAdmin):
             request, f"{len(ids)} check(s) queued; see the check log for results.", messages.SUCCESS
         )
 
-    @admin.action(description="Clear the unstable flag")
+    @admin.action(description="Clear the unstable flag", permissions=["change"])
     def clear_unstable(self, request, queryset):
         from alerts.services import document_status_notify
 
@@ -196,17 +215,19 @@ class DocumentAdmin(admin.ModelAdmin):
             request, f"{count} document(s) no longer marked unstable.", messages.SUCCESS
         )
 
-    @admin.action(description="Activate tracking of the selected documents")
+    @admin.action(description="Activate tracking of the selected documents", permissions=["change"])
     def activate(self, request, queryset):
         count = queryset.update(active=True)
         self.message_user(request, f"{count} document(s) activated.", messages.SUCCESS)
 
-    @admin.action(description="Deactivate tracking of the selected documents")
+    @admin.action(
+        description="Deactivate tracking of the selected documents", permissions=["change"]
+    )
     def deactivate(self, request, queryset):
         count = queryset.update(active=False)
         self.message_user(request, f"{count} document(s) deactivated.", messages.SUCCESS)
 
-    @admin.action(description="Backfill from the Wayback Machine")
+    @admin.action(description="Backfill from the Wayback Machine", permissions=["change"])
     def backfill_from_wayback(self, request, queryset):
         from snapshots.tasks import backfill_document
 

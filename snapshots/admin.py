@@ -57,7 +57,10 @@ class VersionAdmin(admin.ModelAdmin):
     def sha_short(self, obj) -> str:
         return obj.sha256[:12]
 
-    @admin.action(description="Approve the selected held versions (publish their change)")
+    @admin.action(
+        description="Approve the selected held versions (publish their change)",
+        permissions=["change"],
+    )
     def approve_held(self, request, queryset):
         approved = 0
         for version in queryset.filter(state=VersionState.HELD):
@@ -67,7 +70,9 @@ class VersionAdmin(admin.ModelAdmin):
             request, f"{approved} held version(s) approved and published.", messages.SUCCESS
         )
 
-    @admin.action(description="Reject the selected held versions (discard them)")
+    @admin.action(
+        description="Reject the selected held versions (discard them)", permissions=["change"]
+    )
     def reject_held(self, request, queryset):
         rejected = 0
         for version in queryset.filter(state=VersionState.HELD):

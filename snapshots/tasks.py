@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from config.logcontext import log_context
 from platforms.models import Document
 from snapshots.scheduling import check_log_prune, checks_dispatch
 from snapshots.services import document_check
@@ -19,17 +21,35 @@ def enqueue_check(doc_id: int, *, countdown: float) -> None:
     check_document.apply_async((doc_id,), countdown=countdown or None)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+# The database restarting or failing over under a check: try again in seconds rather than
+# wait for the claim lease (TRACK_CLAIM_LEASE) to run out. A check is safe to run twice.
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=5,
+)
 def check_document(document_id: int) -> str | None:
-    try:
-        return document_check(document_id=document_id).outcome
-    except Document.DoesNotExist:
-        return None  # deleted after it was dispatched
+    with log_context(document_id=document_id):
+        try:
+            return document_check(document_id=document_id).outcome
+        except Document.DoesNotExist:
+            return None  # deleted after it was dispatched
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def prune_check_log() -> int:
     return check_log_prune(now=timezone.now())
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def prune_snapshots() -> str:
+    """Orphaned bodies, and old versions' bodies when TRACK_SNAPSHOT_RETENTION_DAYS is set."""
+    from snapshots.retention import snapshots_retention_prune
+
+    return snapshots_retention_prune(now=timezone.now()).summary()
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -42,15 +62,18 @@ def backfill_document(
 
     from snapshots.backfill import BackfillError, document_backfill
 
-    try:
-        report = document_backfill(
-            document_id=document_id,
-            since=date.fromisoformat(since) if since else None,
-            until=date.fromisoformat(until) if until else None,
-        )
-    except Document.DoesNotExist:
-        return None  # deleted after it was queued
-    except BackfillError as exc:
-        logging.getLogger(__name__).warning("backfill of document %s failed: %s", document_id, exc)
-        return f"failed: {exc}"
-    return report.summary()
+    with log_context(document_id=document_id):
+        try:
+            report = document_backfill(
+                document_id=document_id,
+                since=date.fromisoformat(since) if since else None,
+                until=date.fromisoformat(until) if until else None,
+            )
+        except Document.DoesNotExist:
+            return None  # deleted after it was queued
+        except BackfillError as exc:
+            logging.getLogger(__name__).warning(
+                "backfill of document %s failed: %s", document_id, exc
+            )
+            return f"failed: {exc}"
+        return report.summary()

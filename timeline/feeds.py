@@ -20,6 +20,7 @@ from timeline import selectors
 from timeline.ai import category_label
 from timeline.cursors import start_of_day
 from timeline.filters import Filters
+from timeline.templatetags.links import web_url
 
 FEED_SIZE = 50
 
@@ -73,10 +74,10 @@ class _TimelineFeed(Feed):
                 parts.append(f"<p>AI-relevant: {labels}</p>")
             return "".join(parts)
         s = entry.statement
-        return (
-            f"<p>{escape(s.summary)}</p>"
-            f'<p>Source: <a href="{escape(s.source_url)}">{escape(s.outlet)}</a></p>'
-        )
+        source = escape(s.outlet)
+        if href := web_url(s.source_url):  # never a javascript: link in a feed reader
+            source = f'<a href="{escape(href)}">{source}</a>'
+        return f"<p>{escape(s.summary)}</p><p>Source: {source}</p>"
 
     def item_link(self, entry) -> str:
         if entry.change is not None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.urls import path
+from django.views.decorators.http import require_GET
 
 from timeline import exports, feeds, views
 from timeline.caching import public_cache
@@ -22,11 +23,11 @@ urlpatterns = [
     ),
     path("ai/", views.ai_explorer, name="ai"),
     path("data/", views.data, name="data"),
-    path("feeds/changes.atom", public_cache(feeds.ChangesFeed()), name="feed_changes"),
-    path("feeds/ai.atom", public_cache(feeds.AiFeed()), name="feed_ai"),
+    path("feeds/changes.atom", require_GET(public_cache(feeds.ChangesFeed())), name="feed_changes"),
+    path("feeds/ai.atom", require_GET(public_cache(feeds.AiFeed())), name="feed_ai"),
     path(
         "feeds/platforms/<slug:slug>.atom",
-        public_cache(feeds.PlatformFeed()),
+        require_GET(public_cache(feeds.PlatformFeed())),
         name="feed_platform",
     ),
 ]

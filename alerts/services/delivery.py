@@ -12,7 +12,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from alerts import emails, selectors
@@ -279,8 +279,9 @@ def deliveries_send(*, delivery_ids: Sequence[int], now: datetime | None = None)
 
 
 def stalled_work(*, now: datetime | None = None) -> tuple[list[int], list[list[int]]]:
-    """What a sweeper must restart: fan-outs a worker died in, and due unfinished deliveries
-    (retries whose back-off has passed, claims whose lease ran out, chunks whose task was lost).
+    """What a sweeper must restart: fan-outs a worker died in or whose task was lost, and due
+    unfinished deliveries (retries whose back-off has passed, claims whose lease ran out, chunks
+    whose task was lost).
     """
     now = now or timezone.now()
     lease = settings.ALERTS_CLAIM_LEASE
@@ -289,6 +290,20 @@ def stalled_work(*, now: datetime | None = None) -> tuple[list[int], list[list[i
             "change_id", flat=True
         )
     )
+    # Published changes whose fan-out never started: the pipeline enqueues it once, on commit,
+    # and a broker that restarts (Redis keeps nothing on disk) loses the queued task with no
+    # FanOut row left behind to resume. Those older than ALERTS_MAX_CHANGE_AGE are history.
+    never_started = (
+        selectors.alertable_changes()
+        .filter(
+            published_at__gte=now - settings.ALERTS_MAX_CHANGE_AGE,
+            published_at__lt=now - lease,
+        )
+        .exclude(Exists(FanOut.objects.filter(change_id=OuterRef("pk"))))
+        .order_by("published_at", "id")
+        .values_list("id", flat=True)
+    )
+    fan_outs += [pk for pk in never_started[: settings.ALERTS_SWEEP_LIMIT] if pk not in fan_outs]
     # Fresh pending deliveries belong to a chunk task that is probably still queued.
     due = Delivery.objects.filter(
         state__in=[DeliveryState.PENDING, DeliveryState.SENDING], next_attempt_at__lte=now

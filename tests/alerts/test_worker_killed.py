@@ -1,5 +1,9 @@
 """A real Celery worker on Redis, killed with SIGKILL in the middle of a fan-out, then restarted:
-every subscriber gets exactly one email in the SMTP sink.
+every subscriber gets exactly one email in the SMTP sink (counted per recipient).
+
+The fault-injection suite's "worker killed mid-fan-out" case; the other faults (worker killed
+mid-check, Redis and PostgreSQL restarted, web process killed) are in tests/faults/, whose
+process helpers this uses.
 
 The worker process opens pytest-django's test database (PostgreSQL, or the SQLite test file)
 and a dedicated Redis database, emptied before and after.
@@ -8,9 +12,6 @@ and a dedicated Redis database, emptied before and after.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from alerts.models import Delivery, DeliveryState
 from tests.alerts.helpers import make_change
 from tests.alerts.smtp_servers import SMTPSink
 from tests.factories import SubscriberFactory
+from tests.faults.processes import Worker
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_DB = 5
@@ -59,56 +61,6 @@ def _database_env() -> dict[str, str]:
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
     return {"DATABASE_URL": f"postgres://{db['USER']}{password}@{host}:{port}/{db['NAME']}"}
-
-
-class Worker:
-    """`celery -A config worker` in its own process group, so SIGKILL takes its children too."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "--loglevel",
-                    "INFO",
-                    "--concurrency",
-                    "2",
-                    "--pool",
-                    "prefork",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                    "-n",
-                    f"alerts-test-{os.getpid()}@%h",
-                ],
-                cwd=REPO,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def _wait(predicate, timeout: float, what: str, log: Path) -> None:
@@ -152,7 +104,7 @@ def test_it_sends_exactly_one_email_to_everyone_when_the_worker_is_killed_mid_fa
             "ALERTS_CLAIM_LEASE_SECONDS": "2",
             "LOG_LEVEL": "INFO",
         }
-        worker = Worker(env, tmp_path / "worker.log")
+        worker = Worker(env, tmp_path / "worker.log", name="alerts-test")
         try:
             worker.start()
             broker.send_task("alerts.tasks.fan_out_change", args=[change.pk])

@@ -5,6 +5,8 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from config.logcontext import log_context
+from snapshots.retention import snapshots_retention_prune
 from snapshots.scheduling import check_log_prune, due_documents_claim
 from snapshots.services import document_check
 
@@ -38,12 +40,14 @@ class Command(BaseCommand):
             started = time.monotonic()
             for doc_id in due_documents_claim(now=timezone.now()):
                 try:
-                    check = document_check(document_id=doc_id)
+                    with log_context(task="runtracker", document_id=doc_id):
+                        check = document_check(document_id=doc_id)
                     self.stdout.write(f"document {doc_id}: {check.outcome}")
                 except Exception as exc:  # one bad document must not stop the tracker
                     self.stderr.write(f"document {doc_id}: {type(exc).__name__}: {exc}")
             if started - last_prune > 6 * 3600:
                 check_log_prune(now=timezone.now())
+                snapshots_retention_prune(now=timezone.now())
                 last_prune = started
             self._alerts_housekeeping()
             if once:
