@@ -246,6 +246,9 @@ FETCH_READ_TIMEOUT = env_float("FETCH_READ_TIMEOUT", 20.0)
 FETCH_TOTAL_TIMEOUT = env_float("FETCH_TOTAL_TIMEOUT", 60.0)
 FETCH_RETRIES = env_int("FETCH_RETRIES", 2)
 FETCH_HOST_INTERVAL = env_float("FETCH_HOST_INTERVAL", 1.0)
+# A Celery check whose host is not free for longer than this is re-queued for its slot
+# rather than sleep in the worker (which would hold a process idle).
+FETCH_THROTTLE_PATIENCE = env_float("FETCH_THROTTLE_PATIENCE", 0.1)
 WAYBACK_URL = env_str("WAYBACK_URL", "https://web.archive.org").rstrip("/")
 TRACK_DEFAULT_INTERVAL = timedelta(hours=env_int("TRACK_DEFAULT_INTERVAL_HOURS", 6))
 # A text that loses more than this share of its words is held until the next check confirms it.

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import random
+
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
@@ -10,6 +14,9 @@ from config.logcontext import log_context
 from platforms.models import Document
 from snapshots.scheduling import check_log_prune, checks_dispatch
 from snapshots.services import document_check
+from snapshots.throttle import HostBusy, patience
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -34,7 +41,16 @@ def enqueue_check(doc_id: int, *, countdown: float) -> None:
 def check_document(document_id: int) -> str | None:
     with log_context(document_id=document_id):
         try:
-            return document_check(document_id=document_id).outcome
+            # A worker process asleep in the per-host throttle is a check not done: when the
+            # host's next slot is further off, come back then and take other checks meanwhile.
+            # (Not when tasks run in-process: there is no other work to take meanwhile.)
+            eager = settings.CELERY_TASK_ALWAYS_EAGER
+            with patience(None if eager else settings.FETCH_THROTTLE_PATIENCE):
+                return document_check(document_id=document_id).outcome
+        except HostBusy as busy:
+            logger.info("host busy: check again in %.2f s (%s)", busy.retry_in, busy)
+            enqueue_check(document_id, countdown=busy.retry_in + random.uniform(0, 0.2))
+            return "host busy"
         except Document.DoesNotExist:
             return None  # deleted after it was dispatched
 
@@ -57,7 +73,6 @@ def backfill_document(
     document_id: int, since: str | None = None, until: str | None = None
 ) -> str | None:
     """History from the Wayback Machine; rerunning continues where a run stopped."""
-    import logging
     from datetime import date
 
     from snapshots.backfill import BackfillError, document_backfill
@@ -72,8 +87,6 @@ def backfill_document(
         except Document.DoesNotExist:
             return None  # deleted after it was queued
         except BackfillError as exc:
-            logging.getLogger(__name__).warning(
-                "backfill of document %s failed: %s", document_id, exc
-            )
+            logger.warning("backfill of document %s failed: %s", document_id, exc)
             return f"failed: {exc}"
         return report.summary()

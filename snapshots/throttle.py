@@ -2,22 +2,50 @@
 
 Each caller reserves the next free slot for the host and then sleeps until it, so
 concurrent callers queue up in slot order instead of racing after a shared sleep.
+
+A caller that would rather do other work than sleep (a Celery worker: a sleeping process
+is a check not done) sets its `patience`: when the host's next slot is further away than
+that, nothing is reserved and HostBusy says how long to come back after.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from redis import Redis
 
 
+class HostBusy(Exception):
+    """The host's next polite slot is further away than the caller is willing to wait."""
+
+    def __init__(self, host: str, retry_in: float) -> None:
+        super().__init__(f"{host}: next polite request in {retry_in:.2f} s")
+        self.host = host
+        self.retry_in = retry_in
+
+
+_patience: ContextVar[float | None] = ContextVar("throttle_patience", default=None)
+
+
+@contextmanager
+def patience(seconds: float | None) -> Iterator[None]:
+    """Within this block, waits longer than `seconds` raise HostBusy instead of sleeping."""
+    token = _patience.set(seconds)
+    try:
+        yield
+    finally:
+        _patience.reset(token)
+
+
 class HostThrottle(Protocol):
     def wait(self, host: str) -> None:
-        """Block until a request to `host` is polite."""
+        """Block until a request to `host` is polite (or raise HostBusy, see patience)."""
         ...
 
 
@@ -41,6 +69,8 @@ class LocalHostThrottle:
         with self._lock:
             now = self._clock()
             slot = max(now, self._next_slot.get(host, now))
+            if (limit := _patience.get()) is not None and slot - now > limit:
+                raise HostBusy(host, slot - now)
             self._next_slot[host] = slot + self.min_interval
             self._forget_idle_hosts(now)
         if slot > now:
@@ -59,11 +89,15 @@ _RESERVE_SLOT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
+local patience = tonumber(ARGV[2])
 local slot = tonumber(redis.call('GET', KEYS[1]) or now)
 if slot < now then slot = now end
+if patience >= 0 and slot - now > patience then
+  return {0, slot - now}
+end
 local ttl_ms = math.ceil((slot - now + interval) / 1000)
 redis.call('SET', KEYS[1], string.format('%.0f', slot + interval), 'PX', ttl_ms)
-return slot - now
+return {1, slot - now}
 """
 
 
@@ -88,6 +122,12 @@ class RedisHostThrottle:
 
     def wait(self, host: str) -> None:
         interval_us = max(1, round(self.min_interval * 1_000_000))
-        wait_us = int(self._reserve(keys=[self.prefix + host.lower()], args=[interval_us]))
-        if wait_us > 0:
-            self._sleep(wait_us / 1_000_000)
+        limit = _patience.get()
+        patience_us = -1 if limit is None else round(limit * 1_000_000)
+        reserved, wait_us = self._reserve(
+            keys=[self.prefix + host.lower()], args=[interval_us, patience_us]
+        )
+        if not reserved:
+            raise HostBusy(host, int(wait_us) / 1_000_000)
+        if int(wait_us) > 0:
+            self._sleep(int(wait_us) / 1_000_000)

@@ -14,7 +14,13 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from snapshots.fetch import fetch, make_client
-from snapshots.throttle import HostThrottle, LocalHostThrottle, RedisHostThrottle
+from snapshots.throttle import (
+    HostBusy,
+    HostThrottle,
+    LocalHostThrottle,
+    RedisHostThrottle,
+    patience,
+)
 from tests.snapshots.servers import fetch_settings, http_server
 
 INTERVAL = 0.3
@@ -156,3 +162,29 @@ def test_it_spaces_concurrent_fetches_of_one_host(
     assert len(seen) == 2
     assert max(seen) - began >= INTERVAL - TOLERANCE
     assert min(seen) - began < INTERVAL
+
+
+def test_it_tells_an_impatient_caller_when_to_come_back_instead_of_sleeping() -> None:
+    slept: list[float] = []
+    throttle = LocalHostThrottle(5.0, sleep=slept.append)
+    throttle.wait("a.example")
+    with patience(0.1), pytest.raises(HostBusy) as busy:
+        throttle.wait("a.example")
+    assert 4.9 < busy.value.retry_in <= 5.0
+    with patience(0.1):
+        throttle.wait("b.example")  # another host is free
+    throttle.wait("a.example")  # a patient caller still queues: nothing was reserved
+    assert len(slept) == 1 and 4.9 < slept[0] <= 5.0
+
+
+def test_it_reserves_nothing_in_redis_for_an_impatient_caller(redis_url: str, prefix: str) -> None:
+    slept: list[float] = []
+    client = redis.Redis.from_url(redis_url)
+    throttle = RedisHostThrottle(client, 5.0, prefix=prefix, sleep=slept.append)
+    throttle.wait("a.example")
+    with patience(0.1), pytest.raises(HostBusy) as busy:
+        throttle.wait("a.example")
+    assert 4.8 < busy.value.retry_in <= 5.0
+    throttle.wait("a.example")
+    assert len(slept) == 1 and 4.8 < slept[0] <= 5.0  # the next slot, not the one after
+    client.close()

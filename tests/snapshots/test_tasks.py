@@ -48,3 +48,35 @@ def test_it_ignores_a_document_deleted_after_dispatch():
     pk = doc.pk
     doc.delete()
     assert check_document.delay(pk).get() is None
+
+
+def test_it_requeues_a_check_whose_host_is_busy_instead_of_sleeping(
+    httpserver, monkeypatch, settings
+):
+    from snapshots import fetching, tasks
+    from snapshots.throttle import LocalHostThrottle
+
+    httpserver.expect_request("/terms").respond_with_data(
+        wrap_in_noisy_html(TEXT, seed=1), content_type="text/html"
+    )
+    slept = []
+    throttle = LocalHostThrottle(5.0, sleep=slept.append)
+    monkeypatch.setattr(fetching, "host_throttle", lambda: throttle)
+    requeued = []
+    monkeypatch.setattr(
+        tasks, "enqueue_check", lambda doc_id, *, countdown: requeued.append((doc_id, countdown))
+    )
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # as in a worker: there is other work to do
+    settings.FETCH_THROTTLE_PATIENCE = 0.5
+    doc, other = DocumentFactory.create_batch(2, url=httpserver.url_for("/terms"))
+
+    assert check_document(doc.pk) == "first"
+    assert check_document(other.pk) == "host busy"  # same host, 5 s to go: not slept
+    assert slept == []
+    assert Check.objects.filter(document=other).count() == 0
+    ((doc_id, countdown),) = requeued
+    assert doc_id == other.pk and 4.8 < countdown < 5.3
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # in-process (make run): waits its turn
+    assert check_document(other.pk) == "first"
+    assert len(slept) == 1 and len(requeued) == 1
