@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 
-from config.logcontext import connect_celery_signals
+from config import celery_db, logcontext
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -12,4 +12,6 @@ app = Celery("clausewatch")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Task name and id on every log line; the worker logs through Django's LOGGING.
-connect_celery_signals()
+logcontext.connect_celery_signals()
+# Workers reuse their database connection between tasks (Celery's default is a new one each).
+celery_db.connect_celery_signals()

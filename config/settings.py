@@ -129,6 +129,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
+# Celery's Django fixup closes the database connection around every task unless this is
+# set; it then closes it only every this many tasks. A new PostgreSQL backend per check
+# (a fork, an authentication) cost more CPU than an unchanged check itself. Between tasks
+# config/celery_db.py applies CONN_MAX_AGE and drops broken connections, as Django does
+# between requests.
+CELERY_DB_REUSE_MAX = 1000
 # django-celery-beat does not support Django 6.1, so the schedule lives here.
 CELERY_BEAT_SCHEDULE: dict = {
     "dispatch-due-checks": {"task": "snapshots.tasks.dispatch_due_checks", "schedule": 60.0},
