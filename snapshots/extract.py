@@ -53,19 +53,19 @@ class ExtractRules:
 
 
 def extraction_key(
-    *, body_sha256: str, content_type: str, rules: ExtractRules, base_url: str, encoding: str
+    *, body_sha256: str, content_type: str, rules: ExtractRules, base_url: str
 ) -> str:
     """Everything extract() reads, hashed: equal keys mean equal extracted text.
 
     The pipeline keeps the key of each document's last extraction, so a byte-identical page
-    (most terms pages are static) skips parsing and conversion.
+    (most terms pages are static) skips parsing and conversion. The codec extract() is given
+    is not part of it: the pipeline works that out from the body and the content type.
     """
     key = [
         EXTRACTOR_VERSION,
         body_sha256,
         content_type,
         base_url,
-        encoding,
         *map(list, (rules.select, rules.remove, rules.ignore_patterns)),
     ]
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from platforms.models import Document
@@ -113,6 +114,21 @@ def is_current_and_nothing_held(document: Document, sha: str) -> bool:
     )
     # A held version is always the newest, so "newest is published with this text" means
     # unchanged, with no hold to resolve.
+    return latest == (sha, VersionState.PUBLISHED)
+
+
+def with_latest_version(documents: QuerySet[Document]) -> QuerySet[Document]:
+    """Documents loaded with their newest version's text hash and state, in the same query."""
+    latest = Version.objects.filter(document=OuterRef("pk")).order_by("-observed_at", "-id")
+    return documents.annotate(
+        latest_version_sha256=Subquery(latest.values("sha256")[:1]),
+        latest_version_state=Subquery(latest.values("state")[:1]),
+    )
+
+
+def was_current_and_nothing_held(document: Document, sha: str) -> bool:
+    """is_current_and_nothing_held, as of loading `document` through with_latest_version."""
+    latest = (document.latest_version_sha256, document.latest_version_state)
     return latest == (sha, VersionState.PUBLISHED)
 
 

@@ -18,7 +18,13 @@ from snapshots.fetch import FetchResult, decode_body
 from snapshots.fetching import document_fetch
 from snapshots.models import Check, CheckOutcome
 from snapshots.page_signals import classify_page
-from snapshots.recording import Recorded, is_current_and_nothing_held, text_record, text_sha256
+from snapshots.recording import (
+    Recorded,
+    text_record,
+    text_sha256,
+    was_current_and_nothing_held,
+    with_latest_version,
+)
 from snapshots.storage import body_sha256, snapshot_drop_if_unused, snapshot_store
 
 logger = logging.getLogger(__name__)
@@ -80,7 +86,8 @@ class Pending:
 
 def document_check(*, document_id: int, now: datetime | None = None) -> Check:
     """Check one document now and record what happened. Never raises for a bad page."""
-    document = Document.objects.get(pk=document_id)
+    # With its newest version's state: an unchanged static page then needs no other read.
+    document = with_latest_version(Document.objects.all()).get(pk=document_id)
     now = now or timezone.now()
     started = time.monotonic()
     report = _run(document, now)
@@ -126,28 +133,25 @@ def _check_log(document: Document, report: CheckReport, now: datetime, duration_
 @dataclass(frozen=True)
 class _PageKey:
     sha256: str
-    encoding: str
     extraction_key: str
     extracted_before: bool  # the very page the document's current text was extracted from
 
 
 def _page_key(document: Document, result: FetchResult) -> _PageKey:
     sha = body_sha256(result.body)
-    _, encoding = decode_body(result.body, result.headers.get("content-type"))
     key = extraction_key(
         body_sha256=sha,
         content_type=result.headers.get("content-type", ""),
         rules=document_rules(document),
         base_url=result.final_url,
-        encoding=encoding,
     )
     before = (
         result.status < 400
         and key == document.extraction_key
         and document.latest_snapshot_id is not None
-        and is_current_and_nothing_held(document, document.extracted_sha256)
+        and was_current_and_nothing_held(document, document.extracted_sha256)
     )
-    return _PageKey(sha, encoding, key, before)
+    return _PageKey(sha, key, before)
 
 
 def _run(document: Document, now: datetime) -> CheckReport:
@@ -189,8 +193,8 @@ def _run(document: Document, now: datetime) -> CheckReport:
     if result.not_modified:
         report.outcome = CheckOutcome.NOT_MODIFIED
         return report
-    text, encoding = decode_body(result.body, result.headers.get("content-type"))
     if result.status >= 400:
+        text, _ = decode_body(result.body, result.headers.get("content-type"))
         signal = classify_page(status=result.status, html_or_text=text, extracted_text=None)
         blocked = result.status in BLOCKING_STATUSES or signal in {"captcha", "login_wall"}
         report.outcome = CheckOutcome.BLOCKED if blocked else CheckOutcome.ERROR
@@ -208,6 +212,7 @@ def _run(document: Document, now: datetime) -> CheckReport:
         report.extraction = (known.extraction_key, document.extracted_sha256)
         report.detail = "; ".join(notes)
         return report
+    text, encoding = decode_body(result.body, result.headers.get("content-type"))
     rules = document_rules(document)
     key = known.extraction_key
     pending = Pending(result=result, sha256=known.sha256, encoding=encoding, notes=notes)
