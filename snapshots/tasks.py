@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 
 from celery import shared_task
 from django.conf import settings
@@ -24,7 +23,7 @@ def dispatch_due_checks() -> int:
     return checks_dispatch(now=timezone.now(), enqueue=enqueue_check)
 
 
-def enqueue_check(doc_id: int, *, countdown: float) -> None:
+def enqueue_check(doc_id: int, *, countdown: float | None = None) -> None:
     check_document.apply_async((doc_id,), countdown=countdown or None)
 
 
@@ -42,14 +41,15 @@ def check_document(document_id: int) -> str | None:
     with log_context(document_id=document_id):
         try:
             # A worker process asleep in the per-host throttle is a check not done: when the
-            # host's next slot is further off, come back then and take other checks meanwhile.
+            # host's next slot is further off, come back at the turn the throttle promised
+            # and take other checks meanwhile.
             # (Not when tasks run in-process: there is no other work to take meanwhile.)
             eager = settings.CELERY_TASK_ALWAYS_EAGER
             with patience(None if eager else settings.FETCH_THROTTLE_PATIENCE):
                 return document_check(document_id=document_id).outcome
         except HostBusy as busy:
             logger.info("host busy: check again in %.2f s (%s)", busy.retry_in, busy)
-            enqueue_check(document_id, countdown=busy.retry_in + random.uniform(0, 0.2))
+            enqueue_check(document_id, countdown=busy.retry_in)
             return "host busy"
         except Document.DoesNotExist:
             return None  # deleted after it was dispatched

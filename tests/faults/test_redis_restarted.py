@@ -54,9 +54,7 @@ def test_it_checks_and_alerts_everything_once_after_redis_lost_the_queue(
         # What beat's dispatcher does: claim the due documents, enqueue one check each.
         dispatched = checks_dispatch(
             now=timezone.now(),
-            enqueue=lambda pk, countdown: broker.send_task(
-                "snapshots.tasks.check_document", args=[pk]
-            ),
+            enqueue=lambda pk: broker.send_task("snapshots.tasks.check_document", args=[pk]),
         )
         assert dispatched == len(docs)
         broker.send_task("alerts.tasks.fan_out_change", args=[change_a.pk])

@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 
 import pytest
 import redis
@@ -188,3 +189,39 @@ def test_it_reserves_nothing_in_redis_for_an_impatient_caller(redis_url: str, pr
     throttle.wait("a.example")
     assert len(slept) == 1 and 4.8 < slept[0] <= 5.0  # the next slot, not the one after
     client.close()
+
+
+def test_it_promises_impatient_callers_turns_one_interval_apart() -> None:
+    clock = [100.0]
+    throttle = LocalHostThrottle(5.0, clock=lambda: clock[0], sleep=lambda s: None)
+    throttle.wait("a.example")  # the slot now; the next one is free at 105
+    turns = []
+    for _ in range(3):
+        with patience(0.1), pytest.raises(HostBusy) as busy:
+            throttle.wait("a.example")
+        turns.append(busy.value.retry_in)
+    assert turns == [5.0, 10.0, 15.0]  # not three callers back at 105 together
+    clock[0] = 105.0  # the first one back finds its slot free
+    with patience(0.1):
+        throttle.wait("a.example")
+    clock[0] = 200.0  # long after every promise: a busy caller waits one interval again
+    throttle.wait("a.example")
+    with patience(0.1), pytest.raises(HostBusy) as busy:
+        throttle.wait("a.example")
+    assert busy.value.retry_in == 5.0
+
+
+def test_it_promises_turns_across_redis_clients(redis_url: str, prefix: str) -> None:
+    clients = [redis.Redis.from_url(redis_url) for _ in range(3)]
+    throttles = [RedisHostThrottle(c, 5.0, prefix=prefix) for c in clients]
+    throttles[0].wait("a.example")
+    turns = []
+    for throttle in throttles:
+        with patience(0.1), pytest.raises(HostBusy) as busy:
+            throttle.wait("a.example")
+        turns.append(busy.value.retry_in)
+    # Redis's clock moves on between calls: each turn is one interval after the last.
+    assert 4.8 < turns[0] <= 5.0
+    assert [round(b - a, 1) for a, b in pairwise(turns)] == [5.0, 5.0]
+    for client in clients:
+        client.close()

@@ -79,18 +79,33 @@ def test_it_prunes_old_routine_checks_and_keeps_the_record(settings):
     ]
 
 
-def test_it_spreads_checks_of_one_host_over_time(settings):
-    settings.FETCH_HOST_INTERVAL = 2.0
+def test_it_lets_hosts_take_turns_in_the_queue():
     now = timezone.now()
     due = now - timedelta(minutes=1)
-    a1 = DocumentFactory(url="https://a.example/terms", next_check_at=due)
-    a2 = DocumentFactory(url="https://www.a.example/privacy", next_check_at=due)
-    b1 = DocumentFactory(url="https://b.example/terms", next_check_at=due)
-    a3 = DocumentFactory(url="https://a.example/ai", next_check_at=due)
-    sent: dict[int, float] = {}
-    assert (
-        checks_dispatch(now=now, enqueue=lambda pk, countdown: sent.__setitem__(pk, countdown)) == 4
+    a1 = DocumentFactory(url="https://a.example/terms", next_check_at=due - timedelta(seconds=4))
+    a2 = DocumentFactory(
+        url="https://www.a.example/privacy", next_check_at=due - timedelta(seconds=3)
     )
-    assert sorted(sent[d.pk] for d in (a1, a2, a3)) == [0.0, 2.0, 4.0]
-    assert sent[b1.pk] == 0.0
-    assert checks_dispatch(now=now, enqueue=lambda pk, countdown: None) == 0
+    a3 = DocumentFactory(url="https://a.example/ai", next_check_at=due - timedelta(seconds=2))
+    b1 = DocumentFactory(url="https://b.example/terms", next_check_at=due - timedelta(seconds=1))
+    c1 = DocumentFactory(url="https://c.example/terms", next_check_at=due)
+    sent: list[int] = []
+    assert checks_dispatch(now=now, enqueue=sent.append) == 5
+    # Oldest due first within a host; a.example's second check waits for the other hosts.
+    assert sent == [a1.pk, b1.pk, c1.pk, a2.pk, a3.pk]
+    assert checks_dispatch(now=now, enqueue=sent.append) == 0
+
+
+def test_hosts_keep_their_order_from_one_batch_to_the_next():
+    now = timezone.now()
+    due = now - timedelta(minutes=1)
+    # The first batch finds z.example's document first, the second a.example's.
+    z1 = DocumentFactory(url="https://z.example/terms", next_check_at=due - timedelta(seconds=4))
+    a1 = DocumentFactory(url="https://a.example/terms", next_check_at=due - timedelta(seconds=3))
+    a2 = DocumentFactory(url="https://a.example/ai", next_check_at=due - timedelta(seconds=2))
+    z2 = DocumentFactory(url="https://z.example/ai", next_check_at=due - timedelta(seconds=1))
+    sent: list[int] = []
+    assert checks_dispatch(now=now, enqueue=sent.append, limit=2) == 2
+    assert checks_dispatch(now=now, enqueue=sent.append, limit=2) == 2
+    # Never two checks of one host side by side, across the batches too.
+    assert sent == [a1.pk, z1.pk, a2.pk, z2.pk]

@@ -64,7 +64,9 @@ def test_it_requeues_a_check_whose_host_is_busy_instead_of_sleeping(
     monkeypatch.setattr(fetching, "host_throttle", lambda: throttle)
     requeued = []
     monkeypatch.setattr(
-        tasks, "enqueue_check", lambda doc_id, *, countdown: requeued.append((doc_id, countdown))
+        tasks,
+        "enqueue_check",
+        lambda doc_id, *, countdown=None: requeued.append((doc_id, countdown)),
     )
     settings.CELERY_TASK_ALWAYS_EAGER = False  # as in a worker: there is other work to do
     settings.FETCH_THROTTLE_PATIENCE = 0.5
