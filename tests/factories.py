@@ -64,6 +64,7 @@ class ChangeFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = "snapshots.Change"
+        skip_postgeneration_save = True  # analyse() saves what it sets
 
     document = factory.SubFactory(DocumentFactory)
     old_version = factory.LazyAttribute(
