@@ -17,7 +17,7 @@ Serves the site with gunicorn (--web-workers sync workers) and runs `celery -A c
   B  every tracked document made due and dispatched with the beat task's checks_dispatch,
      then the same wrk run while the worker checks them; afterwards waits for every check.
 Prints requests/s and p50/p90/p99 per URL, checks done during the wrk window, checks/s,
-the lag between each check's due time (dispatch time + countdown) and its checked_at, how
+the lag between each check's due time (its dispatch time) and its checked_at, how
 many checks each document got and their outcomes, and the CPU each process group used.
 """
 
@@ -490,23 +490,19 @@ def main() -> None:
             for phase in ("A", "B"):
                 label = f"{phase}, page cache {'on' if cache_seconds else 'off'}"
                 print(f"\n== phase {label} ==", flush=True)
-                dispatched: dict[int, tuple[datetime, float]] = {}
+                dispatched: dict[int, datetime] = {}
                 phase_from = timezone.now()
                 if phase == "B":
                     tracked.update(next_check_at=timezone.now() - timedelta(seconds=1))
 
-                    def enqueue(doc_id: int, *, countdown: float, dispatched=dispatched) -> None:
-                        dispatched[doc_id] = (timezone.now(), countdown)
-                        enqueue_check(doc_id, countdown=countdown)
+                    def enqueue(doc_id: int, dispatched=dispatched) -> None:
+                        dispatched[doc_id] = timezone.now()
+                        enqueue_check(doc_id)
 
                     claimed = 0
                     while claimed < args.docs:
                         claimed += checks_dispatch(now=timezone.now(), enqueue=enqueue, limit=1000)
-                    print(
-                        f"dispatched {claimed} checks (countdowns up to "
-                        f"{max(c for _, c in dispatched.values()):.0f} s)",
-                        flush=True,
-                    )
+                    print(f"dispatched {claimed} checks", flush=True)
                 cpu_before, wall = cpu_now(web, worker, pageserver), time.monotonic()
                 results = load_run(base, targets, args.seconds, args.connections)
                 window_end = timezone.now()
@@ -583,18 +579,14 @@ def checks_report(Check, tracked, dispatched, phase_from, window_end, broker, ar
         time.sleep(0.2)
     drained = timezone.now()
     done = rows()
-    first_due = min(at for at, _ in dispatched.values())
+    first_due = min(dispatched.values())
     finished = [c[1] + timedelta(milliseconds=c[2]) for c in done]
     in_window = sum(1 for f in finished if f <= window_end)
     last = max(finished) if finished else drained
     window_s = max((min(last, window_end) - first_due).total_seconds(), 0.001)
     after = len(done) - in_window
     after_s = max((last - window_end).total_seconds(), 0.001)
-    lags = [
-        (at - (dispatched[doc][0] + timedelta(seconds=dispatched[doc][1]))).total_seconds()
-        for doc, at, _, _ in done
-        if doc in dispatched
-    ]
+    lags = [(at - dispatched[doc]).total_seconds() for doc, at, _, _ in done if doc in dispatched]
     per_doc = Counter(Counter(doc for doc, *_ in done).values())
     missing = len(set(dispatched) - {doc for doc, *_ in done})
     outcomes = dict(Counter(c[3] for c in done))
