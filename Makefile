@@ -41,6 +41,12 @@ format:
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
 
+# One benchmark script: `make bench NAME=pipeline ARGS="--docs 1000"` (see bench/BENCHMARKS.md).
+bench:
+	@test -n "$(NAME)" || { echo "usage: make bench NAME=<script> [ARGS=...]; scripts:" \
+	  $$(ls bench/*.py | xargs -n1 basename | sed 's/\.py$$//' | grep -v -e _settings -e _urls -e pageserver); exit 2; }
+	$(PY) bench/$(NAME).py $(ARGS)
+
 # PostgreSQL only (DATABASE_URL): `make backup [FILE=x.dump]`, `make restore FILE=x.dump`.
 backup:
 	bin/backup $(FILE)
