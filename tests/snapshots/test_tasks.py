@@ -77,7 +77,7 @@ def test_it_requeues_a_check_whose_host_is_busy_instead_of_sleeping(
     assert slept == []
     assert Check.objects.filter(document=other).count() == 0
     ((doc_id, countdown),) = requeued
-    assert doc_id == other.pk and 4.8 < countdown < 5.3
+    assert doc_id == other.pk and 4.8 < countdown <= 5.0  # the promised turn, no jitter
 
     settings.CELERY_TASK_ALWAYS_EAGER = True  # in-process (make run): waits its turn
     assert check_document(other.pk) == "first"
