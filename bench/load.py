@@ -409,7 +409,7 @@ def main() -> None:
     from platforms.models import Document, Statement
     from snapshots.models import Change, Check
     from snapshots.scheduling import checks_dispatch
-    from snapshots.tasks import enqueue_check
+    from snapshots.tasks import checks_enqueuer
 
     pageserver = worker = web = None
     try:
@@ -495,13 +495,17 @@ def main() -> None:
                 if phase == "B":
                     tracked.update(next_check_at=timezone.now() - timedelta(seconds=1))
 
-                    def enqueue(doc_id: int, dispatched=dispatched) -> None:
-                        dispatched[doc_id] = timezone.now()
-                        enqueue_check(doc_id)
-
                     claimed = 0
                     while claimed < args.docs:
-                        claimed += checks_dispatch(now=timezone.now(), enqueue=enqueue, limit=1000)
+                        with checks_enqueuer() as send:
+
+                            def enqueue(doc_id: int, dispatched=dispatched, send=send) -> None:
+                                dispatched[doc_id] = timezone.now()
+                                send(doc_id)
+
+                            claimed += checks_dispatch(
+                                now=timezone.now(), enqueue=enqueue, limit=1000
+                            )
                     print(f"dispatched {claimed} checks", flush=True)
                 cpu_before, wall = cpu_now(web, worker, pageserver), time.monotonic()
                 results = load_run(base, targets, args.seconds, args.connections)

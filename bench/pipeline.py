@@ -167,7 +167,7 @@ def main() -> None:
     from platforms.models import Document, Platform
     from snapshots.models import Check
     from snapshots.scheduling import checks_dispatch
-    from snapshots.tasks import enqueue_check
+    from snapshots.tasks import checks_enqueuer
 
     server = subprocess.Popen(
         [
@@ -266,7 +266,8 @@ def main() -> None:
             claimed = 0
             while claimed < args.docs:
                 # The beat task's own dispatch: claims, then enqueues with hosts taking turns.
-                claimed += checks_dispatch(now=timezone.now(), enqueue=enqueue_check, limit=1000)
+                with checks_enqueuer() as enqueue:
+                    claimed += checks_dispatch(now=timezone.now(), enqueue=enqueue, limit=1000)
             last_progress, last_done = time.monotonic(), 0
             while (done := Check.objects.count() - before) < args.docs:
                 if done != last_done:

@@ -90,6 +90,9 @@ class Document(models.Model):
     # rules, the extractor's version) and the text it gave: an identical page skips extraction.
     extraction_key = models.CharField(max_length=64, blank=True, editable=False)
     extracted_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    # The converter's input of that extraction (snapshots.extract.fragment_key): a page with
+    # other bytes but the same document part (rotating tokens) skips conversion.
+    fragment_key = models.CharField(max_length=64, blank=True, editable=False)
 
     seed_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

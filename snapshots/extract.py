@@ -37,12 +37,14 @@ from urllib.parse import urljoin
 import html_to_markdown as h2m
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
+from snapshots.fragment import canonical_fragment
+
 ErrorKind = Literal["selector_broken", "unsupported", "empty", "malformed"]
 
 
 # Bump whenever a change here can change extract()'s output for the same input: documents'
 # extraction keys (below) then stop matching, and the next check extracts afresh.
-EXTRACTOR_VERSION = "2026-11-26.1"
+EXTRACTOR_VERSION = "2026-11-27.1"
 
 
 @dataclass(frozen=True)
@@ -87,22 +89,56 @@ def extract(
     encoding: str | None = None,
 ) -> str:
     """The normalized text of a fetched document; raises ExtractError when there is none."""
+    extraction = extract_page(
+        body, content_type=content_type, rules=rules, base_url=base_url, encoding=encoding
+    )
+    assert extraction.text is not None  # no known fragment was given
+    return extraction.text
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What extract_page() found: the text, or that it is the text of the known fragment."""
+
+    text: str | None  # None: the converter's input was the known fragment, so the same text
+    fragment_key: str = ""  # the key of the converter's input ("" when there was no converter)
+
+
+def extract_page(
+    body: bytes | str,
+    *,
+    content_type: str,
+    rules: ExtractRules,
+    base_url: str = "",
+    encoding: str | None = None,
+    known_fragment: str = "",
+) -> Extraction:
+    """extract(), which stops before converting when the converter's input has a known key.
+
+    `known_fragment` is the fragment_key of an earlier Extraction (of any body, with these
+    rules): when the page's cleaned HTML is that same input, its text is that same text, and
+    the result says so (text None) instead of converting it again.
+    """
     patterns = _compile_patterns(rules.ignore_patterns)
     mime, charset = _parse_content_type(content_type)
     kind = _document_kind(mime, body)
+    fragment_key = ""
     if kind == "pdf":
         text = _pdf_text(body)
     else:
         text = _decode(body, encoding or charset, sniff_meta=kind == "html")
         _reject_binary(text, mime)
         if kind == "html":
-            text = html_to_text(text, rules=rules, base_url=base_url)
+            converted = _html_to_text(text, rules=rules, base_url=base_url, known=known_fragment)
+            if converted.text is None:
+                return converted
+            text, fragment_key = converted.text, converted.fragment_key
         elif kind == "markdown":
             text = _markdown_style(_clean_chars(text))
     text = _normalize(text, patterns, collapse_spaces=kind in ("html", "pdf"))
     if not text.strip():
         raise ExtractError("empty", "the document has no text after extraction")
-    return text
+    return Extraction(text, fragment_key)
 
 
 # --- content types and decoding ------------------------------------------------------------------
@@ -265,37 +301,64 @@ _BLOCK_TAGS = frozenset({
 # Whitespace between two block-level tags is insignificant in HTML, but the converter lets
 # it change list indentation ("<li> <h3>" vs "<li><h3>"): drop it so noise cannot leak in.
 # `pre` and `br` are left out: their neighbouring whitespace can be content.
-_BLOCK_NAMES = "|".join(
-    sorted(_BLOCK_TAGS - {"pre", "br"} | {"tbody", "thead", "tfoot", "caption"})
-)
-_INTER_BLOCK_SPACE = re.compile(
-    rf"(</?(?:{_BLOCK_NAMES})\b[^>]*>)\s+(?=</?(?:{_BLOCK_NAMES})\b)", re.IGNORECASE
-)
+_INTER_BLOCK_NAMES = sorted(_BLOCK_TAGS - {"pre", "br"} | {"tbody", "thead", "tfoot", "caption"})
+
+
+def _alternation(words: list[str]) -> str:
+    """A regex alternation of words grouped by first letter: each tag name is tried once."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], []).append(re.escape(word[1:]))
+    return (
+        "(?:"
+        + "|".join(
+            first
+            + (f"(?:{'|'.join(sorted(rests, key=len, reverse=True))})" if rests != [""] else "")
+            for first, rests in sorted(groups.items())
+        )
+        + ")"
+    )
+
+
+# Tag names are lowercase in the serialized fragment this runs on.
+_BLOCK_TAG = _alternation(_INTER_BLOCK_NAMES)
+_INTER_BLOCK_SPACE = re.compile(rf"(</?{_BLOCK_TAG}\b[^>]*>)\s+(?=</?{_BLOCK_TAG}\b)")
 
 
 def html_to_text(markup: str, *, rules: ExtractRules, base_url: str = "") -> str:
     """Markdown for the part of the page the rules select (not yet normalized)."""
+    converted = _html_to_text(markup, rules=rules, base_url=base_url, known="")
+    assert converted.text is not None
+    return converted.text
+
+
+def _html_to_text(markup: str, *, rules: ExtractRules, base_url: str, known: str) -> Extraction:
     _check_selectors(rules.select + rules.remove)
     if "\x00" in markup:
         markup = markup.replace("\x00", "")  # the parser would turn them into U+FFFD
     tree = LexborHTMLParser(markup)
     base_url = _document_base(tree, base_url)
     roots = _selected(tree, rules.select) if rules.select else _content_roots(tree)
-    text = _roots_to_text(tree, roots, rules, base_url)
+    converted = _roots_to_text(tree, roots, rules, base_url, known)
     body = tree.body
     if (
-        not text.strip()
+        converted.text is not None
+        and not converted.text.strip()
         and not rules.select
         and body is not None
         and [r.mem_id for r in roots] != [body.mem_id]
     ):
-        text = _roots_to_text(tree, [body], rules, base_url)  # an empty shell <main>
-    return text
+        converted = _roots_to_text(tree, [body], rules, base_url, known)  # an empty <main>
+    return converted
 
 
 def _roots_to_text(
-    tree: LexborHTMLParser, roots: list[LexborNode], rules: ExtractRules, base_url: str
-) -> str:
+    tree: LexborHTMLParser,
+    roots: list[LexborNode],
+    rules: ExtractRules,
+    base_url: str,
+    known: str,
+) -> Extraction:
     # Clean inside the chosen roots only: chrome outside them never reaches the converter.
     kept = []
     for root in roots:
@@ -307,18 +370,38 @@ def _roots_to_text(
         _neutralize_links(root)
         _resolve_links(root, base_url)
         kept.append(root)
-    result = _convert(kept)
+    fragment = _fragment(kept)
+    key = fragment_key(fragment, rules)
+    if key == known:
+        return Extraction(None, key)
+    result = h2m.convert(fragment, _CONVERSION_OPTIONS)
     if any(w.kind == h2m.WarningKind.DEPTH_LIMIT_EXCEEDED for w in result.warnings):
         for root in kept:
             _flatten_deep(tree, root)
-        result = _convert(kept)
-    return result.content or ""
+        fragment = _fragment(kept)
+        key = fragment_key(fragment, rules)
+        if key == known:
+            return Extraction(None, key)
+        result = h2m.convert(fragment, _CONVERSION_OPTIONS)
+    return Extraction(result.content or "", key)
 
 
-def _convert(roots: list[LexborNode]) -> h2m.ConversionResult:
-    # Handing over the serialized subtrees (not the page) keeps the converter's own parse small.
-    fragment = "\n".join(root.html or "" for root in roots)
-    return h2m.convert(_INTER_BLOCK_SPACE.sub(r"\1", fragment), _CONVERSION_OPTIONS)
+def _fragment(roots: list[LexborNode]) -> str:
+    """The converter's input: the serialized subtrees, not the page, so its own parse is small."""
+    fragment = canonical_fragment("\n".join(root.html or "" for root in roots))
+    return _INTER_BLOCK_SPACE.sub(r"\1", fragment)
+
+
+def fragment_key(fragment: str, rules: ExtractRules) -> str:
+    """A hash of everything that makes the text of a converted fragment: equal keys, equal text.
+
+    The fragment already holds the selected, cleaned part of the page with its links
+    resolved; what happens after conversion depends only on the ignore patterns.
+    """
+    key = hashlib.sha256(json.dumps([EXTRACTOR_VERSION, list(rules.ignore_patterns)]).encode())
+    key.update(b"\x00")  # JSON never holds a NUL, so the two parts cannot run into each other
+    key.update(fragment.encode("utf-8", "surrogatepass"))
+    return key.hexdigest()
 
 
 def validate_selector(selector: str) -> None:
@@ -695,8 +778,11 @@ def _as_heading(line: str, level: int) -> str:
 __all__ = [
     "ExtractError",
     "ExtractRules",
+    "Extraction",
     "consent_banners",
     "extract",
+    "extract_page",
+    "fragment_key",
     "html_to_text",
     "is_consent_banner",
     "normalize_text",

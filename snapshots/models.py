@@ -12,7 +12,7 @@ class Snapshot(models.Model):
     """A raw fetched body, content-addressed and compressed; shared by identical fetches."""
 
     sha256 = models.CharField(max_length=64)
-    body = models.BinaryField(help_text="zlib-compressed raw body")
+    body = models.BinaryField(help_text="compressed raw body (zstd; zlib before 2026-11-27)")
     size = models.PositiveIntegerField(help_text="raw size in bytes")
     content_type = models.CharField(max_length=200, blank=True)
     encoding = models.CharField(max_length=50, blank=True)

@@ -12,7 +12,7 @@ from snapshots.extract import ExtractError, extract
 from snapshots.models import ChangeKind, Version, VersionState
 from snapshots.recording import change_create, text_sha256, word_count
 from snapshots.services import document_rules
-from snapshots.storage import snapshot_body
+from snapshots.storage import UnreadableSnapshot, snapshot_body
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def document_reextract(*, document: Document) -> str:
             base_url=snapshot.final_url,
             encoding=snapshot.encoding or None,
         )
-    except ExtractError as exc:
+    except (ExtractError, UnreadableSnapshot) as exc:
         return f"failed: {exc}"
     sha = text_sha256(text)
     with transaction.atomic():

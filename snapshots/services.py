@@ -13,18 +13,25 @@ from django.utils import timezone
 
 from platforms.kinds import DocumentStatus
 from platforms.models import Document
-from snapshots.extract import ExtractError, ExtractRules, extract, extraction_key
+from snapshots.extract import (
+    ExtractError,
+    Extraction,
+    ExtractRules,
+    extract_page,
+    extraction_key,
+)
 from snapshots.fetch import FetchResult, decode_body
 from snapshots.fetching import document_fetch
 from snapshots.models import Check, CheckOutcome
 from snapshots.page_signals import classify_page
 from snapshots.recording import (
     Recorded,
+    document_with_latest_version,
     text_record,
     text_sha256,
     was_current_and_nothing_held,
-    with_latest_version,
 )
+from snapshots.rows import row_insert, row_update
 from snapshots.storage import body_sha256, snapshot_drop_if_unused, snapshot_store
 
 logger = logging.getLogger(__name__)
@@ -67,8 +74,17 @@ class CheckReport:
     fetch: FetchResult | None = None
     fetcher: str = ""  # which fetcher served the page ("http" or "browser")
     snapshot_id: int | None = None  # the body stored for this check: the document's latest
-    extraction: tuple[str, str] | None = None  # (extraction key, sha256 of the text it gave)
+    extraction: Extracted | None = None  # what extracting that body gave, for the next check
     pending: Pending | None = None  # what is left to write once the page is read
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What the document remembers of the extraction of its latest body."""
+
+    key: str  # snapshots.extract.extraction_key: the body, its type, the rules, the extractor
+    text_sha256: str  # the text it gave
+    fragment_key: str = ""  # the converter's input it gave (snapshots.extract.fragment_key)
 
 
 @dataclass
@@ -80,14 +96,15 @@ class Pending:
     encoding: str
     text: str | None = None
     signal: str | None = None
-    extraction_key: str = ""
+    extracted: Extracted | None = None
+    same_text: bool = False  # the converter's input of the current text: text not needed
     notes: list[str] = field(default_factory=list)
 
 
 def document_check(*, document_id: int, now: datetime | None = None) -> Check:
     """Check one document now and record what happened. Never raises for a bad page."""
     # With its newest version's state: an unchanged static page then needs no other read.
-    document = with_latest_version(Document.objects.all()).get(pk=document_id)
+    document = document_with_latest_version(document_id)
     now = now or timezone.now()
     started = time.monotonic()
     report = _run(document, now)
@@ -112,7 +129,7 @@ def document_check(*, document_id: int, now: datetime | None = None) -> Check:
 
 
 def _check_log(document: Document, report: CheckReport, now: datetime, duration_ms: int) -> Check:
-    return Check.objects.create(
+    check = Check(
         document=document,
         checked_at=now,
         outcome=report.outcome,
@@ -128,13 +145,23 @@ def _check_log(document: Document, report: CheckReport, now: datetime, duration_
         snapshot_id=report.snapshot_id if report.recorded and report.recorded.version else None,
         version=report.recorded.version if report.recorded else None,
     )
+    row_insert(check)
+    return check
 
 
-@dataclass(frozen=True)
+@dataclass
 class _PageKey:
     sha256: str
     extraction_key: str
     extracted_before: bool  # the very page the document's current text was extracted from
+    # Filled in when the page had to be extracted to tell whether it is known (see known()).
+    extraction: Extraction | ExtractError | None = None
+    decoded: tuple[str, str] | None = None  # decode_body's (text, encoding), once worked out
+
+    def decode(self, result: FetchResult) -> tuple[str, str]:
+        if self.decoded is None:
+            self.decoded = decode_body(result.body, result.headers.get("content-type"))
+        return self.decoded
 
 
 def _page_key(document: Document, result: FetchResult) -> _PageKey:
@@ -154,6 +181,29 @@ def _page_key(document: Document, result: FetchResult) -> _PageKey:
     return _PageKey(sha, key, before)
 
 
+def _current_fragment(document: Document) -> str:
+    """The converter's input that gave the current text, if nothing waits to be decided."""
+    if document.fragment_key and was_current_and_nothing_held(document, document.extracted_sha256):
+        return document.fragment_key
+    return ""
+
+
+def _extract(
+    document: Document, result: FetchResult, encoding: str, known_fragment: str
+) -> Extraction | ExtractError:
+    try:
+        return extract_page(
+            result.body,
+            content_type=result.headers.get("content-type", ""),
+            rules=document_rules(document),
+            base_url=result.final_url,
+            encoding=encoding,
+            known_fragment=known_fragment,
+        )
+    except ExtractError as exc:
+        return exc
+
+
 def _run(document: Document, now: datetime) -> CheckReport:
     keys: dict[int, _PageKey] = {}  # by id(result): worked out once per fetched page
 
@@ -162,7 +212,18 @@ def _run(document: Document, now: datetime) -> CheckReport:
             keys[id(result)] = _page_key(document, result)
         return keys[id(result)]
 
-    fetched = document_fetch(document, known_page=lambda r: page_key(r).extracted_before)
+    def known(result: FetchResult) -> bool:
+        """The page the current text came from, or one whose document part is the same:
+        either way no bot challenge, and the text is still current."""
+        key = page_key(result)
+        if key.extracted_before or result.status >= 400:
+            return key.extracted_before
+        if (fragment := _current_fragment(document)) and key.extraction is None:
+            _, encoding = key.decode(result)
+            key.extraction = _extract(document, result, encoding, fragment)
+        return isinstance(key.extraction, Extraction) and key.extraction.text is None
+
+    fetched = document_fetch(document, known_page=known)
     if (exc := fetched.error) is not None:
         outcome = CheckOutcome.BLOCKED if exc.kind == "rate_limited" else CheckOutcome.ERROR
         if exc.kind == "blocked_address":
@@ -202,38 +263,43 @@ def _run(document: Document, now: datetime) -> CheckReport:
             f" ({signal.replace('_', ' ')})" if signal else ""
         )
         return report
-    known = page_key(result)
-    if known.extracted_before:
+    key = page_key(result)
+    if key.extracted_before:
         # The very page the current text was extracted from (static pages, most terms
         # pages): its body is already the latest snapshot and its text already current.
         report.outcome = CheckOutcome.UNCHANGED
         report.recorded = Recorded(CheckOutcome.UNCHANGED)
         report.snapshot_id = document.latest_snapshot_id
-        report.extraction = (known.extraction_key, document.extracted_sha256)
-        report.detail = "; ".join(notes)
-        return report
-    text, encoding = decode_body(result.body, result.headers.get("content-type"))
-    rules = document_rules(document)
-    key = known.extraction_key
-    pending = Pending(result=result, sha256=known.sha256, encoding=encoding, notes=notes)
-    report.pending = pending
-    try:
-        pending.text = extract(
-            result.body,
-            content_type=result.headers.get("content-type", ""),
-            rules=rules,
-            base_url=result.final_url,
-            encoding=encoding,
+        report.extraction = Extracted(
+            key.extraction_key, document.extracted_sha256, document.fragment_key
         )
-    except ExtractError as exc:
-        report.outcome = EXTRACT_OUTCOMES.get(exc.kind, CheckOutcome.ERROR)
-        report.error = str(exc)
         report.detail = "; ".join(notes)
         return report
+    text, encoding = key.decode(result)
+    pending = Pending(result=result, sha256=key.sha256, encoding=encoding, notes=notes)
+    report.pending = pending
+    extraction = key.extraction or _extract(document, result, encoding, "")
+    if isinstance(extraction, ExtractError):
+        report.outcome = EXTRACT_OUTCOMES.get(extraction.kind, CheckOutcome.ERROR)
+        report.error = str(extraction)
+        report.detail = "; ".join(notes)
+        return report
+    if extraction.text is None:
+        # Other bytes (tokens, nonces, timestamps), but the document part of the page is the
+        # one the current text was converted from: the text is that text. Only the body is
+        # new, to keep as the latest.
+        pending.same_text = True
+        pending.extracted = Extracted(
+            key.extraction_key, document.extracted_sha256, extraction.fragment_key
+        )
+        return report
+    pending.text = extraction.text
     pending.signal = classify_page(
         status=result.status, html_or_text=text, extracted_text=pending.text
     )
-    pending.extraction_key = key
+    pending.extracted = Extracted(
+        key.extraction_key, text_sha256(pending.text), extraction.fragment_key
+    )
     return report
 
 
@@ -251,6 +317,12 @@ def _record(document: Document, report: CheckReport, now: datetime) -> None:
         sha=pending.sha256,
     )
     report.snapshot_id = snapshot.pk
+    if pending.same_text:
+        report.outcome = CheckOutcome.UNCHANGED
+        report.recorded = Recorded(CheckOutcome.UNCHANGED)
+        report.extraction = pending.extracted
+        report.detail = "; ".join(pending.notes)
+        return
     if pending.text is None:
         return  # extraction failed: the body stays for the admin's preview
     recorded = text_record(
@@ -260,7 +332,7 @@ def _record(document: Document, report: CheckReport, now: datetime) -> None:
         snapshot=snapshot,
         signal=pending.signal,
     )
-    report.extraction = (pending.extraction_key, text_sha256(pending.text))
+    report.extraction = pending.extracted
     notes = [*pending.notes, recorded.detail] if recorded.detail else pending.notes
     report.outcome = recorded.outcome
     report.recorded = recorded
@@ -282,7 +354,10 @@ def _update_state(document: Document, report: CheckReport, now: datetime) -> Non
         fields["latest_snapshot_id"] = report.snapshot_id
     if report.snapshot_id is not None:
         # Forget the last extraction unless this check made one from this very body.
-        fields["extraction_key"], fields["extracted_sha256"] = report.extraction or ("", "")
+        extracted = report.extraction or Extracted("", "")
+        fields["extraction_key"] = extracted.key
+        fields["extracted_sha256"] = extracted.text_sha256
+        fields["fragment_key"] = extracted.fragment_key
     if report.outcome in SUCCESS_OUTCOMES:
         fields["consecutive_failures"] = 0
         fields["status"] = OUTCOME_STATUS.get(report.outcome, DocumentStatus.OK)
@@ -304,7 +379,7 @@ def _update_state(document: Document, report: CheckReport, now: datetime) -> Non
         if report.retry_after:
             delay = max(delay, timedelta(seconds=report.retry_after))
         fields["next_check_at"] = now + delay
-    Document.objects.filter(pk=document.pk).update(**fields)
+    row_update(Document, document.pk, fields)
     if "latest_snapshot_id" in fields and previous_snapshot_id is not None:
         snapshot_drop_if_unused(previous_snapshot_id)
     _notify_status_change(document, fields.get("status"), report)

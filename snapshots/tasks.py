@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
+from kombu import Connection
 
 from config.logcontext import log_context
 from platforms.models import Document
@@ -20,11 +23,31 @@ logger = logging.getLogger(__name__)
 
 @shared_task(acks_late=True, ignore_result=True)
 def dispatch_due_checks() -> int:
-    return checks_dispatch(now=timezone.now(), enqueue=enqueue_check)
+    with checks_enqueuer() as enqueue:
+        return checks_dispatch(now=timezone.now(), enqueue=enqueue)
 
 
 def enqueue_check(doc_id: int, *, countdown: float | None = None) -> None:
     check_document.apply_async((doc_id,), countdown=countdown or None)
+
+
+@contextmanager
+def checks_enqueuer(connection: Connection | None = None) -> Iterator[Callable[[int], None]]:
+    """enqueue_check for a batch: the messages go to the broker together, in order, on exit.
+
+    Sent one by one, each message cost the dispatcher as much CPU as an unchanged static
+    page costs the worker (kombu builds a Redis client per message). A batch is one
+    pipeline per 1,000 messages. Should the dispatch fail, the checks it claimed and did
+    not send are dispatched again when their claim's lease runs out, as after a crash.
+    `connection` is the broker connection to send on; by default, one from the app's pool.
+    """
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        yield enqueue_check  # in-process: each check runs as it is enqueued
+        return
+    app = check_document.app
+    producing = app.producer_or_acquire() if connection is None else app.amqp.Producer(connection)
+    with producing as producer, producer.batch():
+        yield lambda doc_id: check_document.apply_async((doc_id,), producer=producer)
 
 
 # The database restarting or failing over under a check: try again in seconds rather than

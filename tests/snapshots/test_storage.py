@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import zlib
+
 import pytest
 
 from platforms.models import Document
 from snapshots.models import Check, Snapshot, Version
-from snapshots.storage import snapshot_body, snapshot_drop_if_unused, snapshot_store
+from snapshots.storage import (
+    UnreadableSnapshot,
+    snapshot_body,
+    snapshot_drop_if_unused,
+    snapshot_store,
+)
 from tests.factories import DocumentFactory, VersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,3 +59,30 @@ def test_it_drops_a_body_only_when_nothing_points_at_it():
         logged.pk,
     }
     assert Version.objects.get().snapshot_id == behind_version.pk
+
+
+def test_it_still_reads_bodies_stored_with_zlib():
+    page = b"<p>terms stored before zstd</p>" * 100
+    old = Snapshot.objects.create(sha256="a" * 64, body=zlib.compress(page, 1), size=len(page))
+    assert snapshot_body(Snapshot.objects.get(pk=old.pk)) == page
+
+
+@pytest.mark.parametrize("damage", [b"", b"\x28\xb5\x2f\xfd broken", b"\x78\x9c broken"])
+def test_a_damaged_body_is_a_clear_error(damage):
+    snapshot = Snapshot.objects.create(sha256="b" * 64, body=damage, size=10)
+    with pytest.raises(UnreadableSnapshot, match=f"stored body {snapshot.pk} cannot be read"):
+        snapshot_body(Snapshot.objects.get(pk=snapshot.pk))
+
+
+def test_reextraction_reports_a_damaged_body_and_changes_nothing():
+    from snapshots.reextraction import document_reextract, extraction_preview
+
+    doc = DocumentFactory()
+    version = VersionFactory(document=doc)
+    damaged = Snapshot.objects.create(sha256="c" * 64, body=b"\x28\xb5\x2f\xfd??", size=10)
+    Document.objects.filter(pk=doc.pk).update(latest_snapshot=damaged)
+    doc.refresh_from_db()
+    assert document_reextract(document=doc).startswith("failed: stored body")
+    assert list(Version.objects.values_list("pk", flat=True)) == [version.pk]
+    preview = extraction_preview(document=doc, select=[], remove=[], ignore_patterns=[])
+    assert "cannot be read" in preview.error
