@@ -41,7 +41,11 @@ def default_check_interval() -> timedelta:
 
 
 class Document(models.Model):
-    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="documents")
+    # No index of its own: document_unique_platform_url starts with it. Every check updates
+    # its document (next_check_at is indexed, so not in place), and each index costs a write.
+    platform = models.ForeignKey(
+        Platform, on_delete=models.CASCADE, related_name="documents", db_index=False
+    )
     kind = models.CharField(max_length=40, choices=DocumentKind.choices)
     title = models.CharField(max_length=200)
     url = models.CharField(max_length=2000, validators=[validate_document_url])

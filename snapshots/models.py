@@ -234,8 +234,11 @@ class CheckOutcome(models.TextChoices):
 class Check(models.Model):
     """One check of one document: the log an admin reads to see what the tracker did."""
 
+    # Every check writes a row, so each index here is a write per check: the document's is
+    # check_document_idx, and the links (set on the few checks that made a version) have
+    # partial indexes that rows without them never enter.
     document = models.ForeignKey(
-        "platforms.Document", on_delete=models.CASCADE, related_name="checks"
+        "platforms.Document", on_delete=models.CASCADE, related_name="checks", db_index=False
     )
     checked_at = models.DateTimeField(default=timezone.now)
     outcome = models.CharField(max_length=20, choices=CheckOutcome.choices)
@@ -247,10 +250,20 @@ class Check(models.Model):
     error = models.TextField(blank=True)
     detail = models.CharField(max_length=500, blank=True, help_text="what else the check noticed")
     snapshot = models.ForeignKey(
-        Snapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="checks"
+        Snapshot,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="checks",
+        db_index=False,
     )
     version = models.ForeignKey(
-        Version, null=True, blank=True, on_delete=models.SET_NULL, related_name="checks"
+        Version,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="checks",
+        db_index=False,
     )
 
     class Meta:
@@ -260,6 +273,17 @@ class Check(models.Model):
             models.Index(fields=["document", "-checked_at"], name="check_document_idx"),
             # Pruning old unchanged checks.
             models.Index(fields=["outcome", "checked_at"], name="check_prune_idx"),
+            # Deleting a body or a version finds the checks that link to it.
+            models.Index(
+                fields=["snapshot"],
+                name="check_snapshot_idx",
+                condition=models.Q(snapshot__isnull=False),
+            ),
+            models.Index(
+                fields=["version"],
+                name="check_version_idx",
+                condition=models.Q(version__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
