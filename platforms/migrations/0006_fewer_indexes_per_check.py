@@ -5,15 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('platforms', '0005_fragment_key'),
+        ("platforms", "0005_fragment_key"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='document',
-            name='platform',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='documents', to='platforms.platform'),
+            model_name="document",
+            name="platform",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="documents",
+                to="platforms.platform",
+            ),
         ),
     ]

@@ -5,34 +5,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('platforms', '0006_fewer_indexes_per_check'),
-        ('snapshots', '0003_snapshot_body_zstd'),
+        ("platforms", "0006_fewer_indexes_per_check"),
+        ("snapshots", "0003_snapshot_body_zstd"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='check',
-            name='document',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='checks', to='platforms.document'),
+            model_name="check",
+            name="document",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="checks",
+                to="platforms.document",
+            ),
         ),
         migrations.AlterField(
-            model_name='check',
-            name='snapshot',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='checks', to='snapshots.snapshot'),
+            model_name="check",
+            name="snapshot",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="checks",
+                to="snapshots.snapshot",
+            ),
         ),
         migrations.AlterField(
-            model_name='check',
-            name='version',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='checks', to='snapshots.version'),
+            model_name="check",
+            name="version",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="checks",
+                to="snapshots.version",
+            ),
         ),
         migrations.AddIndex(
-            model_name='check',
-            index=models.Index(condition=models.Q(('snapshot__isnull', False)), fields=['snapshot'], name='check_snapshot_idx'),
+            model_name="check",
+            index=models.Index(
+                condition=models.Q(("snapshot__isnull", False)),
+                fields=["snapshot"],
+                name="check_snapshot_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='check',
-            index=models.Index(condition=models.Q(('version__isnull', False)), fields=['version'], name='check_version_idx'),
+            model_name="check",
+            index=models.Index(
+                condition=models.Q(("version__isnull", False)),
+                fields=["version"],
+                name="check_version_idx",
+            ),
         ),
     ]

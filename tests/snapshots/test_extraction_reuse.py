@@ -25,32 +25,29 @@ TERMS = "# Terms\n\nYou keep the rights to what you upload.\n\nWe host your uplo
 PAGE = wrap_in_noisy_html(TERMS, seed=3)
 
 
-@pytest.fixture
-def extractions(monkeypatch):
-    """Counts the extractions the check service runs."""
-    calls = []
-    real = services.extract_page
+def count_calls(monkeypatch, owner, name: str) -> list[int]:
+    """Replace owner.name by a wrapper that appends to the returned list on every call."""
+    calls: list[int] = []
+    real = getattr(owner, name)
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "extract_page", counting)
+    monkeypatch.setattr(owner, name, counting)
     return calls
+
+
+@pytest.fixture
+def extractions(monkeypatch):
+    """Counts the extractions the check service runs."""
+    return count_calls(monkeypatch, services, "extract_page")
 
 
 @pytest.fixture
 def conversions(monkeypatch):
     """Counts the HTML-to-Markdown conversions extraction runs."""
-    calls = []
-    real = extract_module.h2m.convert
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(extract_module.h2m, "convert", counting)
-    return calls
+    return count_calls(monkeypatch, extract_module.h2m, "convert")
 
 
 def serve(httpserver, body):
@@ -226,14 +223,7 @@ def test_it_extracts_again_when_the_latest_body_is_gone(httpserver, extractions)
 def test_it_skips_the_bot_challenge_check_for_a_page_it_accepted_before(httpserver, monkeypatch):
     from snapshots import fetching
 
-    looked = []
-    real = fetching.is_challenge_page
-
-    def counting(**kwargs):
-        looked.append(1)
-        return real(**kwargs)
-
-    monkeypatch.setattr(fetching, "is_challenge_page", counting)
+    looked = count_calls(monkeypatch, fetching, "is_challenge_page")
     doc = DocumentFactory(url=serve(httpserver, PAGE))
     document_check(document_id=doc.pk)
     document_check(document_id=doc.pk)
