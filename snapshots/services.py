@@ -278,7 +278,8 @@ def _run(document: Document, now: datetime) -> CheckReport:
     text, encoding = key.decode(result)
     pending = Pending(result=result, sha256=key.sha256, encoding=encoding, notes=notes)
     report.pending = pending
-    extraction = key.extraction or _extract(document, result, encoding, "")
+    # Not extracted yet when known() was not asked (browser documents): the same shortcut.
+    extraction = key.extraction or _extract(document, result, encoding, _current_fragment(document))
     if isinstance(extraction, ExtractError):
         report.outcome = EXTRACT_OUTCOMES.get(extraction.kind, CheckOutcome.ERROR)
         report.error = str(extraction)

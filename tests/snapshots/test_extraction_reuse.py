@@ -234,3 +234,35 @@ def test_it_skips_the_bot_challenge_check_for_a_page_it_accepted_before(httpserv
     serve(httpserver, wrap_in_noisy_html(TERMS + "\nA new clause.\n", seed=9))  # looked at
     assert document_check(document_id=doc.pk).outcome == CheckOutcome.CHANGED
     assert len(looked) == 2
+
+
+def test_browser_documents_skip_conversion_too(monkeypatch, conversions):
+    from snapshots import fetching
+    from snapshots.fetch import FetchResult
+
+    pages = iter(wrap_in_noisy_html(TERMS, seed=seed) for seed in (1, 2, 3))
+
+    def rendered(url, *, wait_for=None):
+        body = next(pages).encode()
+        return FetchResult(
+            url=url,
+            final_url=url,
+            status=200,
+            headers={"content-type": "text/html; charset=utf-8"},
+            body=body,
+            content_type="text/html",
+            charset="utf-8",
+            etag=None,
+            last_modified=None,
+            not_modified=False,
+            redirected_offsite=False,
+            redirects=[],
+            elapsed_ms=1,
+            attempts=1,
+        )
+
+    monkeypatch.setattr(fetching, "browser_fetch", rendered)
+    doc = DocumentFactory(url="https://example.com/terms", fetcher="browser")
+    outcomes = [document_check(document_id=doc.pk).outcome for _ in range(3)]
+    assert outcomes == [CheckOutcome.FIRST, CheckOutcome.UNCHANGED, CheckOutcome.UNCHANGED]
+    assert len(conversions) == 1
