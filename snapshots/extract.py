@@ -37,7 +37,7 @@ from urllib.parse import urljoin
 import html_to_markdown as h2m
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from snapshots.fragment import canonical_fragment
+from snapshots.fragment import INVISIBLE_CHARS, canonical_fragment
 
 ErrorKind = Literal["selector_broken", "unsupported", "empty", "malformed"]
 
@@ -629,21 +629,6 @@ def _text_blocks(node: LexborNode) -> list[str]:
 # --- normalization -------------------------------------------------------------------------------
 
 _LINE_BREAK_CHARS = ("\x0b", "\x0c", "\x85", "\u2028", "\u2029")
-_INVISIBLE_CHARS = (
-    *(chr(c) for c in range(0x00, 0x20) if chr(c) not in "\t\n\r\x0b\x0c"),
-    "\x7f",
-    *(chr(c) for c in range(0x80, 0xA0) if c != 0x85),
-    "\u00ad",  # soft hyphen
-    "\u061c",  # Arabic letter mark
-    "\u180e",  # Mongolian vowel separator
-    "\u200b",  # zero-width space
-    "\u200e",  # left-to-right mark
-    "\u200f",  # right-to-left mark
-    *(chr(c) for c in range(0x202A, 0x202F)),  # bidi embeddings and overrides
-    *(chr(c) for c in range(0x2060, 0x2065)),  # word joiner, invisible operators
-    *(chr(c) for c in range(0x2066, 0x206A)),  # bidi isolates
-    "\ufeff",  # byte-order mark / zero-width no-break space
-)
 _SPACE_CHARS = (
     "\u00a0",
     "\u1680",
@@ -654,7 +639,7 @@ _SPACE_CHARS = (
 )
 _ODD_MAP = {
     **dict.fromkeys(_LINE_BREAK_CHARS, "\n"),
-    **dict.fromkeys(_INVISIBLE_CHARS, ""),
+    **dict.fromkeys(INVISIBLE_CHARS, ""),
     **dict.fromkeys(_SPACE_CHARS, " "),
 }
 # One pass over the text; the callback runs only where an odd character actually is.

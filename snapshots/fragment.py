@@ -63,13 +63,24 @@ _TAG_TO_TRIM = re.compile(
 _AFTER_LINE_BREAK = re.compile(r"<br>[ \t\n]+")
 _PRESERVING_TAG = re.compile(r"<(/?)(?:pre|code|kbd|samp|tt|listing|xmp|plaintext)\b[^>]*>")
 
-# Characters that are never visible and that extract() deletes from the text anyway.
-_INVISIBLE = re.compile(
-    "["
-    "\x00-\x08\x0e-\x1f\x7f\x80-\x84\x86-\x9f"
-    "\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-    "]"
+# Characters that are never visible; extract() deletes them from every text it gives. Zero-
+# width joiners are not among them: they change how Persian, Indic scripts and emoji read.
+INVISIBLE_CHARS = (
+    *(chr(c) for c in range(0x00, 0x20) if chr(c) not in "\t\n\r\x0b\x0c"),
+    "\x7f",
+    *(chr(c) for c in range(0x80, 0xA0) if c != 0x85),
+    "\u00ad",  # soft hyphen
+    "\u061c",  # Arabic letter mark
+    "\u180e",  # Mongolian vowel separator
+    "\u200b",  # zero-width space
+    "\u200e",  # left-to-right mark
+    "\u200f",  # right-to-left mark
+    *(chr(c) for c in range(0x202A, 0x202F)),  # bidi embeddings and overrides
+    *(chr(c) for c in range(0x2060, 0x2065)),  # word joiner, invisible operators
+    *(chr(c) for c in range(0x2066, 0x206A)),  # bidi isolates
+    "\ufeff",  # byte-order mark / zero-width no-break space
 )
+_INVISIBLE = re.compile("[" + "".join(f"\\u{ord(c):04x}" for c in INVISIBLE_CHARS) + "]")
 
 
 def canonical_fragment(fragment: str) -> str:
@@ -112,4 +123,4 @@ def _kept_attributes(match: re.Match[str]) -> str:
     return f"<{name} {' '.join(kept)}>" if kept else f"<{name}>"
 
 
-__all__ = ["canonical_fragment"]
+__all__ = ["INVISIBLE_CHARS", "canonical_fragment"]
