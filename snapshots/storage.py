@@ -65,9 +65,10 @@ _FIELDS = ("sha256", "body", "size", "content_type", "encoding", "final_url", "h
 def _upsert_binary(snapshot: Snapshot) -> int:
     """The upsert above, with the body sent as binary: nearly every check stores one.
 
-    Django's cursors bind values into the SQL text, so a ~30 KB compressed body would travel
-    as ~60 KB of hex for the server to parse; a psycopg cursor with server-side binding
-    sends its bytes (%b). It runs on Django's connection, inside its transaction.
+    Django's cursors bind values into the SQL text, so a compressed body (~16 KB for a
+    100 KB page) would travel as twice as many hex digits for the server to parse; a psycopg
+    cursor with server-side binding sends its bytes (%b). It runs on Django's connection,
+    inside its transaction.
     """
     table = Snapshot._meta.db_table
     columns = ", ".join([*_FIELDS, "created_at"])
