@@ -40,7 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.pipeline import cpu_seconds, env, named_pids, tree_pids  # noqa: E402
+from bench.pipeline import cpu_seconds, env, named_pids, queued, tree_pids  # noqa: E402
 
 PG_ADMIN = "postgres://root@127.0.0.1:5432/postgres"
 DB_NAME = "clausewatch_load"  # pipeline.py owns clausewatch_bench, timeline.py its own
@@ -479,7 +479,7 @@ def main() -> None:
         )
         # Follow-up tasks of the data build (alert fan-outs of the corpus changes) first.
         time.sleep(5)
-        while broker.llen("celery") or broker.hlen("unacked"):
+        while queued(broker) or broker.hlen("unacked"):
             time.sleep(0.5)
         tracked = Document.objects.filter(platform__slug="tracked")
         base = f"http://127.0.0.1:{args.web_port}"
@@ -579,7 +579,7 @@ def checks_report(Check, tracked, dispatched, phase_from, window_end, broker, ar
             break
         time.sleep(0.5)
         done = rows()
-    while broker.llen("celery") or broker.hlen("unacked"):
+    while queued(broker) or broker.hlen("unacked"):
         time.sleep(0.2)
     drained = timezone.now()
     done = rows()

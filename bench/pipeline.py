@@ -113,6 +113,11 @@ def named_pids(name: str) -> list[int]:
     return found
 
 
+def queued(broker) -> int:
+    """Messages waiting in the default queue: kombu keeps one Redis list per priority step."""
+    return sum(broker.llen(key) for key in ["celery", *(f"celery\x06\x16{p}" for p in (3, 6, 9))])
+
+
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of a process and all its descendants, from /proc."""
     total = 0
@@ -133,6 +138,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--pool", default="prefork")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--dispatch-batch",
+        type=int,
+        default=1000,
+        help="documents claimed (and spread by host) per dispatch; all are dispatched at once",
+    )
     parser.add_argument(
         "--rounds",
         default="0,1,0,1,2,3,4,4,4,4,4",
@@ -167,7 +178,12 @@ def main() -> None:
     from platforms.models import Document, Platform
     from snapshots.models import Check
     from snapshots.scheduling import checks_dispatch
-    from snapshots.tasks import checks_enqueuer
+    from snapshots.tasks import check_document, checks_enqueuer
+
+    def check_tasks_run() -> int:
+        """Check tasks the worker has taken since it started (Celery's remote control)."""
+        stats = check_document.app.control.inspect(timeout=5).stats() or {}
+        return sum(s["total"].get(check_document.name, 0) for s in stats.values())
 
     server = subprocess.Popen(
         [
@@ -251,6 +267,7 @@ def main() -> None:
                 timeout=5,
             ).read()
             before = Check.objects.count()
+            tasks_before = check_tasks_run()
             Document.objects.update(next_check_at=timezone.now() - timedelta(seconds=1))
             groups = {
                 "worker": lambda: tree_pids(worker.pid),
@@ -267,7 +284,9 @@ def main() -> None:
             while claimed < args.docs:
                 # The beat task's own dispatch: claims, then enqueues with hosts taking turns.
                 with checks_enqueuer() as enqueue:
-                    claimed += checks_dispatch(now=timezone.now(), enqueue=enqueue, limit=1000)
+                    claimed += checks_dispatch(
+                        now=timezone.now(), enqueue=enqueue, limit=args.dispatch_batch
+                    )
             last_progress, last_done = time.monotonic(), 0
             while (done := Check.objects.count() - before) < args.docs:
                 if done != last_done:
@@ -280,7 +299,7 @@ def main() -> None:
                     break
                 time.sleep(0.2)
             # The round ends when follow-up tasks (alert fan-outs of new changes) are done too.
-            while done >= args.docs and (broker.llen("celery") or broker.hlen("unacked")):
+            while done >= args.docs and (queued(broker) or broker.hlen("unacked")):
                 time.sleep(0.1)
             elapsed = (last_progress if done < args.docs else time.monotonic()) - started
             cpu_ms = {
@@ -292,10 +311,14 @@ def main() -> None:
             # Processes that ended during the round (a database connection replaced, say)
             # are missing from the groups; the machine's own count misses nothing.
             machine_ms = (machine_busy_seconds() - busy_before) * 1000 / max(done, 1)
+            # Every check task the worker took that did not record a check was re-queued
+            # because its host's next slot was further off than the throttle's patience.
+            requeued = check_tasks_run() - tasks_before - done
             results.append((label, done, elapsed, done / elapsed, peak[0], machine_ms))
             print(
                 f"{label:20} {done:6} checks in {elapsed:7.1f} s = {done / elapsed:6.1f} checks/s; "
-                f"worker peak RSS {peak[0]:.0f} MB; outcomes so far {outcomes}\n"
+                f"worker peak RSS {peak[0]:.0f} MB; outcomes so far {outcomes}; "
+                f"re-queued for a busy host {requeued}\n"
                 f"{'':20} CPU per check: "
                 + ", ".join(f"{name} {ms:.1f} ms" for name, ms in cpu_ms.items())
                 + f"; sum {sum(cpu_ms.values()):.1f} ms\n"
@@ -309,7 +332,10 @@ def main() -> None:
         worker.terminate()
         worker.wait(30)
         server.terminate()
-    print(f"\ndocs={args.docs} hosts={args.hosts} concurrency={args.concurrency} pool={args.pool}")
+    print(
+        f"\ndocs={args.docs} hosts={args.hosts} concurrency={args.concurrency} pool={args.pool} "
+        f"dispatch batch={args.dispatch_batch}"
+    )
     for label, done, elapsed, rate, mem, cpu in results:
         print(
             f"| {label} | {done} | {elapsed:.1f} s | {rate:.1f} checks/s | {cpu:.1f} ms "

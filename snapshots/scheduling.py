@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from itertools import zip_longest
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -12,6 +11,7 @@ from django.db import connection, transaction
 
 from platforms.models import Document
 from snapshots.models import Check, CheckOutcome
+from snapshots.spreading import spread_evenly
 
 
 def due_documents_claim(*, now: datetime, limit: int | None = None) -> list[int]:
@@ -43,17 +43,18 @@ def due_documents_claim(*, now: datetime, limit: int | None = None) -> list[int]
 def checks_dispatch(
     *, now: datetime, enqueue: Callable[[int], object], limit: int | None = None
 ) -> int:
-    """Claim due documents and enqueue one check each, hosts taking turns in the queue.
+    """Claim due documents and enqueue one check each, every host's checks spread out.
 
-    Interleaving keeps the checks of one host apart in the queue, so that few reach the
-    per-host throttle before their host's next polite slot. Hosts take their turns in the
-    same (alphabetical) order in every batch, so that the last check of a host in one batch
-    and its first in the next are as far apart as in the middle of a batch, instead of
-    side by side when the two batches happened to list hosts in a different order. A check
-    that does reach its host too early is re-queued for the turn the throttle promises it
-    (snapshots/tasks.py). Enqueueing every check of a host with a countdown instead would
-    keep each in a worker's timer, which costs about as much as the check of an unchanged
-    page.
+    Each host's checks are spread over the batch in proportion to their number
+    (`spread_evenly`), so that few reach the per-host throttle before their host's next
+    polite slot — a host with 8 of 1,000 checks comes every 125th, not in the last few
+    turns of a round-robin, where only the hosts with many checks are left. Hosts with as
+    many checks take their turns in the same (alphabetical) order in every batch, so that
+    the last check of a host in one batch and its first in the next are about as far
+    apart as in the middle of a batch. A check that does reach its host too early is
+    re-queued for the slot the throttle reserves for it (snapshots/tasks.py). Enqueueing
+    every check of a host with a countdown instead would keep each in a worker's timer,
+    which costs about as much as the check of an unchanged page.
     """
     ids = due_documents_claim(now=now, limit=limit)
     if not ids:
@@ -63,10 +64,8 @@ def checks_dispatch(
     for doc_id in ids:
         host = (urlsplit(urls.get(doc_id, "")).hostname or "").removeprefix("www.")
         by_host.setdefault(host, []).append(doc_id)
-    for turn in zip_longest(*(by_host[host] for host in sorted(by_host))):
-        for doc_id in turn:
-            if doc_id is not None:
-                enqueue(doc_id)
+    for doc_id in spread_evenly([by_host[host] for host in sorted(by_host)]):
+        enqueue(doc_id)
     return len(ids)
 
 

@@ -16,7 +16,7 @@ from config.logcontext import log_context
 from platforms.models import Document
 from snapshots.scheduling import check_log_prune, checks_dispatch
 from snapshots.services import document_check
-from snapshots.throttle import HostBusy, patience
+from snapshots.throttle import HostBusy, Reservation, holding, patience
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +27,19 @@ def dispatch_due_checks() -> int:
         return checks_dispatch(now=timezone.now(), enqueue=enqueue)
 
 
-def enqueue_check(doc_id: int, *, countdown: float | None = None) -> None:
-    check_document.apply_async((doc_id,), countdown=countdown or None)
+# On the Redis broker, kombu keeps a list per priority step (0, 3, 6, 9) and workers take
+# from the lowest number first. A dispatch sends thousands of checks at once; a check
+# re-queued for the slot the throttle reserved for it must not wait behind them (it would
+# come back after its slot, and lose it), nor should an admin's "Check now" or the alert
+# and email tasks. So a dispatch's checks go at a later priority than everything else.
+DISPATCHED_CHECK_PRIORITY = 6
+
+
+def enqueue_check(
+    doc_id: int, *, countdown: float | None = None, reservation: Reservation | None = None
+) -> None:
+    kwargs = {"reservation": reservation.as_message()} if reservation is not None else None
+    check_document.apply_async((doc_id,), kwargs, countdown=countdown or None)
 
 
 @contextmanager
@@ -47,7 +58,9 @@ def checks_enqueuer(connection: Connection | None = None) -> Iterator[Callable[[
     app = check_document.app
     producing = app.producer_or_acquire() if connection is None else app.amqp.Producer(connection)
     with producing as producer, producer.batch():
-        yield lambda doc_id: check_document.apply_async((doc_id,), producer=producer)
+        yield lambda doc_id: check_document.apply_async(
+            (doc_id,), producer=producer, priority=DISPATCHED_CHECK_PRIORITY
+        )
 
 
 # The database restarting or failing over under a check: try again in seconds rather than
@@ -60,19 +73,25 @@ def checks_enqueuer(connection: Connection | None = None) -> Iterator[Callable[[
     retry_backoff_max=60,
     max_retries=5,
 )
-def check_document(document_id: int) -> str | None:
+def check_document(document_id: int, reservation: object = None) -> str | None:
+    """`reservation`: the host's slot the throttle reserved for this check when it was
+    re-queued (Reservation.as_message()); anything else is ignored."""
     with log_context(document_id=document_id):
         try:
             # A worker process asleep in the per-host throttle is a check not done: when the
-            # host's next slot is further off, come back at the turn the throttle promised
-            # and take other checks meanwhile.
+            # host's next slot is further off, the throttle reserves it for this check, which
+            # comes back at that slot holding the reservation, and the process takes other
+            # checks meanwhile.
             # (Not when tasks run in-process: there is no other work to take meanwhile.)
             eager = settings.CELERY_TASK_ALWAYS_EAGER
-            with patience(None if eager else settings.FETCH_THROTTLE_PATIENCE):
+            with (
+                patience(None if eager else settings.FETCH_THROTTLE_PATIENCE),
+                holding(Reservation.from_message(reservation)),
+            ):
                 return document_check(document_id=document_id).outcome
         except HostBusy as busy:
             logger.info("host busy: check again in %.2f s (%s)", busy.retry_in, busy)
-            enqueue_check(document_id, countdown=busy.retry_in)
+            enqueue_check(document_id, countdown=busy.retry_in, reservation=busy.reservation)
             return "host busy"
         except Document.DoesNotExist:
             return None  # deleted after it was dispatched

@@ -79,20 +79,23 @@ def test_it_prunes_old_routine_checks_and_keeps_the_record(settings):
     ]
 
 
-def test_it_lets_hosts_take_turns_in_the_queue():
+def test_it_spreads_each_hosts_checks_over_the_queue():
     now = timezone.now()
     due = now - timedelta(minutes=1)
-    a1 = DocumentFactory(url="https://a.example/terms", next_check_at=due - timedelta(seconds=4))
+    a1 = DocumentFactory(url="https://a.example/terms", next_check_at=due - timedelta(seconds=9))
     a2 = DocumentFactory(
-        url="https://www.a.example/privacy", next_check_at=due - timedelta(seconds=3)
+        url="https://www.a.example/privacy", next_check_at=due - timedelta(seconds=8)
     )
-    a3 = DocumentFactory(url="https://a.example/ai", next_check_at=due - timedelta(seconds=2))
-    b1 = DocumentFactory(url="https://b.example/terms", next_check_at=due - timedelta(seconds=1))
-    c1 = DocumentFactory(url="https://c.example/terms", next_check_at=due)
+    a3 = DocumentFactory(url="https://a.example/ai", next_check_at=due - timedelta(seconds=7))
+    others = [
+        DocumentFactory(url=f"https://{name}.example/terms", next_check_at=due) for name in "bcde"
+    ]
+    b1, c1, d1, e1 = (doc.pk for doc in others)
     sent: list[int] = []
-    assert checks_dispatch(now=now, enqueue=sent.append) == 5
-    # Oldest due first within a host; a.example's second check waits for the other hosts.
-    assert sent == [a1.pk, b1.pk, c1.pk, a2.pk, a3.pk]
+    assert checks_dispatch(now=now, enqueue=sent.append) == 7
+    # Oldest due first within a host, and a.example's checks between the other hosts':
+    # plain turns would have sent a, b, c, d, e, a, a.
+    assert sent == [a1.pk, b1, a2.pk, c1, d1, a3.pk, e1]
     assert checks_dispatch(now=now, enqueue=sent.append) == 0
 
 
