@@ -1,8 +1,31 @@
-"""Merging queues so that each one's items are spread out: pure logic, no Django."""
+"""Sharing a batch between groups and spreading each group's items: pure logic, no Django."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Hashable, Sequence
+
+
+def fair_shares(groups: Sequence[Hashable], limit: int) -> list[int]:
+    """Which of the items (given in order of priority, by their groups) make a batch of at
+    most `limit`: the indexes, in order.
+
+    Each group first takes up to an equal share of the batch (the limit divided by the
+    number of groups, rounded up), in priority order; places left over go to the items
+    passed over, in priority order too. So a group with many items does not crowd the
+    others out of a batch, and a batch is never short while items are left.
+    """
+    share = -(-limit // max(1, len(set(groups))))
+    taken: Counter[Hashable] = Counter()
+    chosen: list[int] = []
+    passed_over: list[int] = []
+    for index, group in enumerate(groups):
+        if len(chosen) < limit and taken[group] < share:
+            taken[group] += 1
+            chosen.append(index)
+        else:
+            passed_over.append(index)
+    return sorted(chosen + passed_over[: limit - len(chosen)])
 
 
 def spread_evenly[T](groups: Sequence[Sequence[T]]) -> list[T]:

@@ -34,6 +34,23 @@ def test_it_claims_the_most_overdue_first_within_the_batch(settings):
     assert due_documents_claim(now=now) == [docs[1].pk, docs[2].pk]
 
 
+def test_one_host_does_not_crowd_the_others_out_of_a_batch(settings):
+    settings.TRACK_DISPATCH_BATCH = 4
+    now = timezone.now()
+    busy = [
+        DocumentFactory(url=f"https://a.example/{n}", next_check_at=now - timedelta(hours=n))
+        for n in range(10, 4, -1)
+    ]
+    others = [
+        DocumentFactory(url=f"https://b.example/{n}", next_check_at=now - timedelta(hours=n))
+        for n in (2, 1)
+    ]
+    # a.example's six are the most overdue, but it takes its share (2) while b's are due.
+    assert due_documents_claim(now=now) == [busy[0].pk, busy[1].pk, others[0].pk, others[1].pk]
+    # Nothing but a.example's left: the batch is full of them.
+    assert due_documents_claim(now=now) == [doc.pk for doc in busy[2:]]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_it_never_hands_one_document_to_two_dispatchers():
     now = timezone.now()

@@ -9,7 +9,7 @@ from itertools import pairwise, zip_longest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from snapshots.spreading import spread_evenly
+from snapshots.spreading import fair_shares, spread_evenly
 
 group_sizes = st.lists(st.integers(min_value=1, max_value=12), min_size=0, max_size=25)
 
@@ -69,3 +69,33 @@ def test_random_batches_keep_every_host_near_its_even_spacing() -> None:
 def test_nothing_to_spread() -> None:
     assert spread_evenly([]) == []
     assert spread_evenly([["only"]]) == ["only"]
+
+
+def test_each_group_takes_at_most_its_share_while_others_wait() -> None:
+    groups = ["a", "a", "a", "a", "b", "a", "c", "b"]
+    # A share of 4 among 3 groups is 2: a's first two, b's first, c's.
+    assert fair_shares(groups, 4) == [0, 1, 4, 6]
+    # Of 6: b's second too, and the one place left to the first item passed over.
+    assert fair_shares(groups, 6) == [0, 1, 2, 4, 6, 7]
+    assert fair_shares(groups, 100) == list(range(8))
+    assert fair_shares(["a"] * 5, 3) == [0, 1, 2]  # nothing else due: the batch is full
+    assert fair_shares([], 3) == []
+
+
+@given(st.lists(st.sampled_from("abcdef"), max_size=60), st.integers(1, 30))
+def test_a_batch_is_full_and_fair(groups: list[str], limit: int) -> None:
+    chosen = fair_shares(groups, limit)
+    assert chosen == sorted(set(chosen))
+    assert len(chosen) == min(limit, len(groups))
+    share = -(-limit // max(1, len(set(groups))))
+    seen: Counter[str] = Counter()
+    beyond_share = []
+    for i in chosen:
+        seen[groups[i]] += 1
+        if seen[groups[i]] > share:
+            beyond_share.append(i)
+    # Places beyond a group's share go to the first items passed over, and only when the
+    # shares left places free.
+    left_out = [i for i in range(len(groups)) if i not in chosen]
+    if beyond_share:
+        assert all(i > max(beyond_share) for i in left_out)
