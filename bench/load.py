@@ -40,7 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.pipeline import cpu_seconds, env, named_pids, queued, tree_pids  # noqa: E402
+from bench.pipeline import cpu_by_pid, env, named_pids, queued, tree_pids  # noqa: E402
 
 PG_ADMIN = "postgres://root@127.0.0.1:5432/postgres"
 DB_NAME = "clausewatch_load"  # pipeline.py owns clausewatch_bench, timeline.py its own
@@ -336,7 +336,7 @@ def cpu_now(web, worker, pageserver) -> dict[str, float]:
         "redis": named_pids("redis-server"),
         "page server": [pageserver.pid],
     }
-    used = {name: cpu_seconds(pids) for name, pids in groups.items()}
+    used = {name: sum(cpu_by_pid(pids).values()) for name, pids in groups.items()}
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     used["wrk"] = children.ru_utime + children.ru_stime
     # The whole machine (other work on it included): busy time of all CPUs.

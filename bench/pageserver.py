@@ -24,8 +24,9 @@ from tests.pages import wrap_in_noisy_html
 VARIANTS = 4  # noise variants per text, served round-robin
 
 
-def build_pages(target_bytes: int) -> list[list[bytes]]:
-    """Distinct corpus texts, each padded to about target_bytes and wrapped in noise variants."""
+def build_pages(target_bytes: int, limit: int | None = None) -> list[list[bytes]]:
+    """Distinct corpus texts (the first `limit` of them), each padded to about target_bytes
+    and wrapped in noise variants."""
     texts = []
     seen = set()
     for v in versions():
@@ -33,6 +34,8 @@ def build_pages(target_bytes: int) -> list[list[bytes]]:
         if text not in seen:
             seen.add(text)
             texts.append(text)
+        if limit is not None and len(texts) == limit:
+            break
     pages = []
     for i, text in enumerate(texts):
         # Pad the text itself (not each page) to the target size, so every noise variant of

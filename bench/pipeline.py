@@ -17,6 +17,7 @@ per check, and the worker's peak memory (all its processes).
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import subprocess
@@ -131,6 +132,57 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def speed_probe(pages: int = 20) -> float:
+    """CPU ms per page of a fixed piece of every unchanged dynamic check: extracting a bench
+    page up to its known converter-input key (parse, clean, canonical form, hash).
+
+    This VM's speed drifts by up to about half within an hour; the probe, run before and
+    after the rounds, tells which speed a run's figures were taken at.
+    """
+    from bench.pageserver import build_pages
+    from snapshots.extract import ExtractRules, extract_page
+
+    rules = ExtractRules()
+    bodies = [variants[1] for variants in build_pages(100_000, limit=pages)]
+
+    def extracted(body: bytes, known: str = ""):
+        return extract_page(
+            body,
+            content_type="text/html; charset=utf-8",
+            rules=rules,
+            base_url="http://127.0.0.1/",
+            known_fragment=known,
+        )
+
+    keyed = [(body, extracted(body).fragment_key) for body in bodies]
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        for body, key in keyed:
+            if extracted(body, key).text is not None:
+                raise RuntimeError("the probe's page did not stop at its known key")
+        best = min(best, (time.process_time() - started) * 1000 / len(keyed))
+    return best
+
+
+def checked_rounds(spec: str) -> list[int]:
+    """The --rounds list; a dynamic round (0 or 1) right after the same one is refused: the
+    page server would serve the same bytes again, an unchanged static round in disguise."""
+    try:
+        rounds = [int(part) for part in spec.split(",")]
+    except ValueError:
+        raise SystemExit(f"--rounds: {spec!r} is not a comma-separated list of 0-4") from None
+    if any(r not in range(5) for r in rounds):
+        raise SystemExit(f"--rounds: {spec!r} has a round outside 0-4")
+    for before, after in itertools.pairwise(rounds):
+        if before == after and after in (0, 1):
+            raise SystemExit(
+                f"--rounds: round {after} twice in a row serves the same bytes twice; "
+                "alternate 0 and 1 for unchanged dynamic rounds"
+            )
+    return rounds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=1000)
@@ -150,6 +202,7 @@ def main() -> None:
         help="which rounds to run, in order (see bench/pageserver.py); repeats give medians",
     )
     args = parser.parse_args()
+    rounds = checked_rounds(args.rounds)
 
     import psycopg
 
@@ -179,6 +232,9 @@ def main() -> None:
     from snapshots.models import Check
     from snapshots.scheduling import checks_dispatch
     from snapshots.tasks import check_document, checks_enqueuer
+
+    probes = [speed_probe()]
+    print(f"speed probe before the rounds: {probes[0]:.2f} ms per page", flush=True)
 
     def check_tasks_run() -> int:
         """Check tasks the worker has taken since it started (Celery's remote control)."""
@@ -256,7 +312,7 @@ def main() -> None:
             3: "static, first pass",
             4: "unchanged, static",
         }
-        for index, round_no in enumerate(map(int, args.rounds.split(","))):
+        for index, round_no in enumerate(rounds):
             # Rounds 0 and 1 alternate noise variants, so a repeat of either is another
             # unchanged dynamic round; only the very first round is a first check.
             label = labels[1 if round_no == 0 and index else round_no]
@@ -332,9 +388,12 @@ def main() -> None:
         worker.terminate()
         worker.wait(30)
         server.terminate()
+    probes.append(speed_probe())
     print(
         f"\ndocs={args.docs} hosts={args.hosts} concurrency={args.concurrency} pool={args.pool} "
-        f"dispatch batch={args.dispatch_batch}"
+        f"dispatch batch={args.dispatch_batch}; speed probe {probes[0]:.2f} ms per page before "
+        f"the rounds, {probes[1]:.2f} after (bench/BENCHMARKS.md: about 2.0 at this VM's "
+        "normal speed)"
     )
     for label, done, elapsed, rate, mem, cpu in results:
         print(
