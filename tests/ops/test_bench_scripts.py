@@ -1,4 +1,4 @@
-"""The benchmark scripts import, and refuse round lists that would measure the wrong thing.
+"""The benchmark scripts import, and the pipeline bench labels each round by what it measures.
 
 bench/load.py once imported a helper that bench/pipeline.py had renamed, and nothing noticed
 until the script was run by hand: the benchmarks are only run on a quiet machine, never in CI.
@@ -55,25 +55,47 @@ def test_every_script_imports_and_has_a_main() -> None:
     assert failed == {}
 
 
-def test_rounds_alternate_for_dynamic_pages() -> None:
-    from bench.pipeline import checked_rounds
+@pytest.mark.parametrize(
+    ("spec", "labels"),
+    [
+        (
+            "0,1,0,1,2,3,4,4",
+            ["first check", *["unchanged, dynamic"] * 3, "changed", "static, first pass"]
+            + ["unchanged, static"] * 2,
+        ),
+        # The same round twice serves the same bytes twice: a static round, whatever its number.
+        ("0,1,1", ["first check", "unchanged, dynamic", "unchanged, static"]),
+        ("0,0", ["first check", "unchanged, static"]),
+        # Back to round 0 or 1 after round 2 takes the clause out again: an earlier text.
+        ("0,2,0,1", ["first check", "changed", "changed back", "unchanged, dynamic"]),
+        ("3,0", ["first check", "changed"]),
+        # Static pages first: round 3 is then a first check; round 3 after round 1 a change.
+        ("3,4,4", ["first check", "unchanged, static", "unchanged, static"]),
+        ("0,1,3,4", ["first check", "unchanged, dynamic", "changed", "unchanged, static"]),
+        # New noisy bytes of the static text: another unchanged dynamic round.
+        ("3,2", ["first check", "unchanged, dynamic"]),
+    ],
+)
+def test_each_round_is_labelled_by_what_changed_since_the_one_before(
+    spec: str, labels: list[str]
+) -> None:
+    from bench.pipeline import checked_rounds, round_label
 
-    assert checked_rounds("0,1,0,1,2,3,4,4,4") == [0, 1, 0, 1, 2, 3, 4, 4, 4]
-    assert checked_rounds("3,4,4,4") == [3, 4, 4, 4]  # static rounds repeat by design
+    rounds = checked_rounds(spec)
+    got = [round_label(rounds[:i], r) for i, r in enumerate(rounds)]
+    assert got == labels
 
 
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("0,1,1", "round 1 twice in a row"),
-        ("0,0", "round 0 twice in a row"),
         ("0,5", "outside 0-4"),
         ("0,-1", "outside 0-4"),
         ("0,one", "not a comma-separated list"),
         ("", "not a comma-separated list"),
     ],
 )
-def test_rounds_that_would_mislabel_a_round_are_refused(spec: str, message: str) -> None:
+def test_a_bad_round_list_is_refused(spec: str, message: str) -> None:
     from bench.pipeline import checked_rounds
 
     with pytest.raises(SystemExit, match=message):
