@@ -21,7 +21,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.corpus import versions
 from tests.pages import wrap_in_noisy_html
 
-VARIANTS = 4  # noise variants per text, served round-robin
+VARIANTS = 4  # noise variants per text: one for each round up to the first static one
+CLAUSE_FROM = 2  # rounds from this one insert each document's clause
+STATIC_FROM = 3  # rounds from this one serve the same bytes on every request
+
+
+def round_content(round_no: int) -> tuple[str, str]:
+    """What a round serves, as (text, bytes) labels: two rounds serve the same text exactly
+    when their text labels are equal, and the same bytes when their bytes labels are."""
+    text = "with clause" if round_no >= CLAUSE_FROM else "plain"
+    body = "static" if round_no >= STATIC_FROM else f"noise variant {round_no}"
+    return text, body
 
 
 def build_pages(target_bytes: int, limit: int | None = None) -> list[list[bytes]]:
@@ -79,11 +89,12 @@ class Server:
 
     def body_for(self, doc: int) -> bytes:
         text_index = doc % len(self.pages)
-        # Dynamic rounds serve each document another variant than the round before (never
-        # the same bytes twice in a row); static rounds always the same one.
-        variant = 0 if self.round >= 3 else (doc + self.round) % VARIANTS
+        # Each round up to the first static one serves a document a variant of its own (so a
+        # static round's bytes are never round 2's, which has the same text); static rounds
+        # always the same one.
+        variant = (doc + min(self.round, STATIC_FROM)) % VARIANTS
         page = self.pages[text_index][variant]
-        if self.round < 2:
+        if self.round < CLAUSE_FROM:
             return page
         point = self.points[text_index][variant]
         return page[:point] + clause(doc) + page[point:]

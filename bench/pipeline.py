@@ -177,24 +177,21 @@ def checked_rounds(spec: str) -> list[int]:
     return rounds
 
 
-# What the page server serves in each round (bench/pageserver.py): the text, and the bytes.
-_ROUND_TEXT = {0: "plain", 1: "plain", 2: "with clause", 3: "with clause", 4: "with clause"}
-_ROUND_BYTES = {0: "variant 0", 1: "variant 1", 2: "variant 2", 3: "static", 4: "static"}
-
-
 def round_label(earlier: list[int], current: int) -> str:
     """What a round measures, from what changed since the round before: the round number
     alone does not say (round 1 twice in a row serves the same bytes twice; round 0 after
     round 2 takes the clause out again, a text the tracker has seen: a flip-flop)."""
+    from bench.pageserver import STATIC_FROM, round_content
+
     if not earlier:
         return "first check"
-    previous = earlier[-1]
-    if _ROUND_TEXT[previous] != _ROUND_TEXT[current]:
-        seen = any(_ROUND_TEXT[r] == _ROUND_TEXT[current] for r in earlier)
+    (text, body), (text_before, body_before) = round_content(current), round_content(earlier[-1])
+    if text != text_before:
+        seen = any(round_content(r)[0] == text for r in earlier)
         return "changed back" if seen else "changed"
-    if _ROUND_BYTES[previous] == _ROUND_BYTES[current]:
+    if body == body_before:
         return "unchanged, static"
-    if current == 3:
+    if current >= STATIC_FROM:
         return "static, first pass"  # the text of the round before, now as a static page
     return "unchanged, dynamic"
 
